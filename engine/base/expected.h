@@ -2,6 +2,7 @@
 // A small std::expected stand-in (C++20 has none): either a value or an error.
 
 #include <cassert>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -51,16 +52,15 @@ class [[nodiscard]] Expected<void, E> {
   using error_type = E;
 
   Expected() = default;
-  Expected(E error) : err_(std::move(error)), ok_(false) {}  // NOLINT
-  Expected(Unexpected<E> u) : err_(std::move(u.error)), ok_(false) {}  // NOLINT
+  Expected(E error) : err_(std::move(error)) {}  // NOLINT
+  Expected(Unexpected<E> u) : err_(std::move(u.error)) {}  // NOLINT
 
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const E& error() const { assert(!ok_); return err_; }
+  bool ok() const { return !err_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const E& error() const { assert(!ok()); return *err_; }
 
  private:
-  E err_{};
-  bool ok_ = true;
+  std::optional<E> err_;
 };
 
 namespace internal {

@@ -64,6 +64,18 @@ void Marshal(Writer& w, const Tpm2bBytes<Max>& v) {
   w.Raw(v.data);
 }
 
+// --- The rest of the buffer, for a union whose handler reads it itself -------------------------
+struct Rest {
+  Bytes data;
+};
+inline RcStatus Unmarshal(Reader& r, Rest& v) {
+  ByteSpan s = r.rest();
+  v.data.assign(s.begin(), s.end());
+  (void)r.Take(s.size());
+  return {};
+}
+inline void Marshal(Writer& w, const Rest& v) { w.Raw(v.data); }
+
 // --- TPM2B of a structure: u16 size, then exactly that many bytes of T ------------------------
 template <class T>
 struct Tpm2b {

@@ -89,6 +89,9 @@ class Writer {
     StoreBe32(&buf_[mark - 4], static_cast<uint32_t>(buf_.size() - mark));
   }
 
+  // Overwrites four octets written earlier at `offset` (a count known only afterwards).
+  void PatchU32(size_t offset, uint32_t v) { StoreBe32(&buf_[offset], v); }
+
   size_t size() const { return buf_.size(); }
   const Bytes& bytes() const { return buf_; }
   Bytes Take() { return std::move(buf_); }

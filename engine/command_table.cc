@@ -1,0 +1,61 @@
+// The command table: every implemented command, once, in the vocabulary of Part 3 §4.2.
+
+#include <algorithm>
+#include <iterator>
+
+#include "engine/command.h"
+#include "engine/commands/commands.h"
+
+namespace tpm2emu::engine {
+namespace {
+
+constexpr Role N = Role::kNone;
+constexpr Role U = Role::kUser;
+
+constexpr CommandDef kCommands[] = {
+    Def<clock::ClockSet>(TpmCc::ClockSet, {U, N, N}, kNv),
+    Def<hierarchy::HierarchyChangeAuth>(TpmCc::HierarchyChangeAuth, {U, N, N}, kNv | kDecrypt2),
+    Def<pcr::PcrAllocate>(TpmCc::PcrAllocate, {U, N, N}, kNv),
+    Def<clock::ClockRateAdjust>(TpmCc::ClockRateAdjust, {U, N, N}, 0),
+    Def<pcr::PcrEvent>(TpmCc::PcrEvent, {U, N, N}, kDecrypt2),
+    Def<pcr::PcrReset>(TpmCc::PcrReset, {U, N, N}, 0),
+    Def<hash::SequenceComplete>(TpmCc::SequenceComplete, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<testing::IncrementalSelfTest>(TpmCc::IncrementalSelfTest, {N, N, N}, 0),
+    Def<testing::SelfTest>(TpmCc::SelfTest, {N, N, N}, 0),
+    Def<startup::Startup>(TpmCc::Startup, {N, N, N}, kNv | kNoSessions),
+    Def<startup::Shutdown>(TpmCc::Shutdown, {N, N, N}, kNv),
+    Def<random::StirRandom>(TpmCc::StirRandom, {N, N, N}, kDecrypt2),
+    Def<hash::SequenceUpdate>(TpmCc::SequenceUpdate, {U, N, N}, kDecrypt2),
+    Def<capability::GetCapability>(TpmCc::GetCapability, {N, N, N}, 0),
+    Def<random::GetRandom>(TpmCc::GetRandom, {N, N, N}, kEncrypt2),
+    Def<testing::GetTestResult>(TpmCc::GetTestResult, {N, N, N}, kEncrypt2),
+    Def<hash::Hash>(TpmCc::Hash, {N, N, N}, kDecrypt2 | kEncrypt2),
+    Def<pcr::PcrRead>(TpmCc::PcrRead, {N, N, N}, 0),
+    Def<clock::ReadClock>(TpmCc::ReadClock, {N, N, N}, 0),
+    Def<pcr::PcrExtend>(TpmCc::PcrExtend, {U, N, N}, 0),
+    Def<hash::EventSequenceComplete>(TpmCc::EventSequenceComplete, {U, U, N}, kDecrypt2),
+    Def<hash::HashSequenceStart>(TpmCc::HashSequenceStart, {N, N, N}, kDecrypt2),
+    Def<capability::TestParms>(TpmCc::TestParms, {N, N, N}, 0),
+};
+
+constexpr bool IsSorted() {
+  for (size_t i = 1; i < std::size(kCommands); ++i) {
+    if (kCommands[i - 1].code >= kCommands[i].code) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(IsSorted(), "the command table must be sorted by command code");
+
+}  // namespace
+
+const CommandDef* FindCommand(uint32_t code) {
+  auto it = std::lower_bound(std::begin(kCommands), std::end(kCommands), code,
+                             [](const CommandDef& d, uint32_t c) { return d.code < c; });
+  return it != std::end(kCommands) && it->code == code ? &*it : nullptr;
+}
+
+std::span<const CommandDef> AllCommands() { return kCommands; }
+
+}  // namespace tpm2emu::engine

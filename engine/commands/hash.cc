@@ -1,0 +1,128 @@
+// Part 3 §15.4 TPM2_Hash and §17 hash and event sequences.
+
+#include "engine/commands/commands.h"
+#include "engine/commands/pcr_attributes.h"
+#include "engine/tpm.h"
+
+namespace tpm2emu::engine::hash {
+namespace {
+
+bool StartsWithGeneratedValue(ByteSpan data) {
+  return data.size() >= 4 && LoadBe32(data.data()) == kTpmGeneratedValue;
+}
+
+// Part 2 §10.6.? TPMT_TK_HASHCHECK: HMAC(proof, TPM_ST_HASHCHECK || digest), or the NULL ticket.
+wire::TpmtTkHashcheck HashcheckTicket(Tpm& tpm, uint32_t hierarchy, ByteSpan digest,
+                                      bool generated) {
+  wire::TpmtTkHashcheck t;
+  t.tag = TpmSt::Hashcheck;
+  if (hierarchy == TpmRh::Null || generated) {
+    t.hierarchy.value = TpmRh::Null;
+    return t;
+  }
+  t.hierarchy.value = hierarchy;
+  t.digest.data = tpm.Ticket(hierarchy, TpmSt::Hashcheck, digest);
+  return t;
+}
+
+Result<SequenceObject*> FindSequence(Tpm& tpm, uint32_t handle, uint32_t handle_number) {
+  auto& objects = tpm.reset_state().objects;
+  auto it = objects.find(handle);
+  if (it == objects.end()) {
+    return Rc::ReferenceH(handle_number - 1);
+  }
+  return &it->second;
+}
+
+void UpdateSequence(SequenceObject& seq, ByteSpan data) {
+  if (!seq.first_block_seen) {
+    seq.first_block_seen = true;
+    seq.generated_prefix = StartsWithGeneratedValue(data);
+  }
+  for (auto& ctx : seq.contexts) {
+    ctx.Update(data);
+  }
+}
+
+}  // namespace
+
+// Part 3 §15.4 TPM2_Hash
+Result<HashOut> Hash(Tpm& tpm, const HashIn& in) {
+  TRY_ASSIGN(auto digest, crypto::Hash(in.hash_alg, in.data.span()));
+  HashOut out;
+  out.validation =
+      HashcheckTicket(tpm, in.hierarchy, digest, StartsWithGeneratedValue(in.data.span()));
+  out.out_hash.data = std::move(digest);
+  return out;
+}
+
+// Part 3 §17.3 TPM2_HashSequenceStart: TPM_ALG_NULL starts an event sequence.
+Result<HandleOut> HashSequenceStart(Tpm& tpm, const HashSequenceStartIn& in) {
+  if (tpm.LoadedObjectCount() >= kMaxLoadedObjects) {
+    return Rc::ObjectMemory;
+  }
+  SequenceObject seq;
+  seq.auth = SecretBytes(in.auth.span());
+  seq.is_event = in.hash_alg == TpmAlg::Null;
+  if (seq.is_event) {
+    for (uint16_t alg : wire::kHashAlgs) {
+      TRY_ASSIGN(auto ctx, crypto::HashContext::Start(alg));
+      seq.contexts.push_back(std::move(ctx));
+    }
+  } else {
+    TRY_ASSIGN(auto ctx, crypto::HashContext::Start(in.hash_alg));
+    seq.contexts.push_back(std::move(ctx));
+  }
+  uint32_t handle = tpm.AllocateTransientHandle();
+  if (handle == 0) {
+    return Rc::ObjectHandles;
+  }
+  tpm.reset_state().objects.emplace(handle, std::move(seq));
+  HandleOut out;
+  out.handle = handle;
+  return out;
+}
+
+// Part 3 §17.4 TPM2_SequenceUpdate
+Result<Empty> SequenceUpdate(Tpm& tpm, const SequenceUpdateIn& in) {
+  TRY_ASSIGN(SequenceObject * seq, FindSequence(tpm, in.sequence_handle, 1));
+  UpdateSequence(*seq, in.buffer.span());
+  return Empty{};
+}
+
+// Part 3 §17.5 TPM2_SequenceComplete
+Result<SequenceCompleteOut> SequenceComplete(Tpm& tpm, const SequenceCompleteIn& in) {
+  TRY_ASSIGN(SequenceObject * seq, FindSequence(tpm, in.sequence_handle, 1));
+  if (seq->is_event) {
+    return Rc::Mode.Handle(1);
+  }
+  UpdateSequence(*seq, in.buffer.span());
+  SequenceCompleteOut out;
+  out.result.data = seq->contexts.front().Finish();
+  out.validation = HashcheckTicket(tpm, in.hierarchy, out.result.data, seq->generated_prefix);
+  tpm.reset_state().objects.erase(in.sequence_handle);
+  return out;
+}
+
+// Part 3 §17.6 TPM2_EventSequenceComplete
+Result<DigestValuesOut> EventSequenceComplete(Tpm& tpm, const EventSequenceCompleteIn& in) {
+  TRY_ASSIGN(SequenceObject * seq, FindSequence(tpm, in.sequence_handle, 2));
+  if (!seq->is_event) {
+    return Rc::Mode.Handle(2);
+  }
+  if (in.pcr_handle != TpmRh::Null && !pcr::CanExtend(in.pcr_handle, tpm.locality())) {
+    return Rc::Locality;
+  }
+  UpdateSequence(*seq, in.buffer.span());
+  DigestValuesOut out;
+  for (auto& ctx : seq->contexts) {
+    out.results.items.push_back(wire::TpmtHa{ctx.alg(), ctx.Finish()});
+  }
+  if (in.pcr_handle != TpmRh::Null) {
+    TRY(pcr::ExtendAll(tpm, in.pcr_handle, out.results));
+  }
+  tpm.reset_state().objects.erase(in.sequence_handle);
+  return out;
+}
+
+}  // namespace tpm2emu::engine::hash

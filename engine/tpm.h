@@ -1,0 +1,185 @@
+#pragma once
+// class Tpm: one TPM's whole state and the command engine. No globals: two Tpms in one process
+// never see each other. Single-threaded; callers serialise.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crypto/drbg.h"
+#include "crypto/hash.h"
+#include "engine/base/bytes.h"
+#include "engine/base/tpm_rc.h"
+#include "engine/host.h"
+#include "engine/tpm_api.h"
+#include "engine/wire/types.h"
+#include "nvstore/store.h"
+
+namespace tpm2emu::engine {
+
+inline constexpr size_t kPcrCount = wire::kImplementationPcr;
+inline constexpr size_t kSeedSize = 64;
+inline constexpr size_t kProofSize = 32;
+inline constexpr uint16_t kContextHashAlg = TpmAlg::Sha256;  // TPM_PT_CONTEXT_HASH
+inline constexpr size_t kMaxLoadedObjects = 3;                 // TPM_PT_HR_TRANSIENT_MIN
+
+// A hash or event sequence object (Part 1 §32.4), the only transient objects so far.
+struct SequenceObject {
+  SecretBytes auth;
+  bool is_event = false;
+  std::vector<crypto::HashContext> contexts;  // one per implemented hash for events
+  // Whether the first block of data started with TPM_GENERATED_VALUE (no ticket then).
+  bool first_block_seen = false;
+  bool generated_prefix = false;
+};
+
+// State that survives everything but TPM2_Clear or a change of seed (kept in the store).
+struct PersistentState {
+  SecretBytes eps, sps, pps;                    // primary seeds
+  SecretBytes eh_proof, sh_proof, ph_proof;     // hierarchy proofs
+  SecretBytes owner_auth, endorsement_auth, lockout_auth;
+  wire::TpmtHa owner_policy, endorsement_policy, lockout_policy;
+  uint64_t clock_ms = 0;          // last persisted value of Clock
+  uint32_t reset_count = 0;
+  uint32_t restart_count = 0;
+  bool orderly = true;            // the last shutdown was orderly (TPM2_Shutdown before power loss)
+  uint16_t shutdown_type = 0xFFFF;  // TPM_SU of the last Shutdown, or none
+  std::vector<wire::TpmsPcrSelection> pcr_allocation;  // active banks
+  std::vector<wire::TpmsPcrSelection> pending_allocation;  // takes effect at the next reset
+  // Shutdown(STATE): PCR values kept for Startup(STATE), per bank in pcr_allocation order.
+  std::vector<std::vector<Bytes>> saved_pcrs;
+  uint32_t saved_pcr_update_counter = 0;
+  int8_t clock_adjust = 0;
+};
+
+// Volatile state cleared by a TPM Reset (Startup(CLEAR) without a saved state).
+struct ResetState {
+  SecretBytes null_proof;
+  SecretBytes null_seed;
+  uint32_t pcr_update_counter = 0;
+  std::map<uint32_t, SequenceObject> objects;  // transient handle -> object
+  uint32_t next_transient = 0x80000000;
+};
+
+// Volatile state cleared by a TPM Reset or Restart.
+struct ClearState {
+  SecretBytes platform_auth;
+  wire::TpmtHa platform_policy;
+  bool ph_enable = true, sh_enable = true, eh_enable = true, ph_enable_nv = true;
+  bool orderly_startup = false;  // TPMA_STARTUP_CLEAR.orderly: Shutdown preceded this Startup
+};
+
+class Tpm final : public TpmInstance {
+ public:
+  Tpm(nvstore::Store& store, Clock& clock, EntropySource& entropy, const Profile& profile);
+  // Loads or creates the persistent state.
+  Status Load();
+
+  Bytes Execute(std::span<const uint8_t> command, uint8_t locality) noexcept override;
+  void PowerOn() override;
+  void PowerOff() override;
+  void Reset() override;
+  bool IsPoweredOn() const override { return powered_; }
+  void SetNvAvailable(bool on) override { nv_available_ = on; }
+  void SetPhysicalPresence(bool on) override { physical_presence_ = on; }
+  void SetCancel(bool on) override { cancel_ = on; }
+  bool TpmEstablished() const override { return established_; }
+  void ResetEstablished() override { established_ = false; }
+  Status Flush() override;
+  StatusOr<Bytes> SaveVolatile() override;
+  Status RestoreVolatile(std::span<const uint8_t> blob) override;
+
+  // --- Used by command handlers --------------------------------------------------------------
+  PersistentState& persistent() { return persistent_; }
+  ResetState& reset_state() { return reset_; }
+  ClearState& clear_state() { return clear_; }
+  const Profile& profile() const { return profile_; }
+  bool started() const { return started_; }
+  void set_started(bool v) { started_ = v; }
+  uint8_t locality() const { return locality_; }
+  bool physical_presence() const { return physical_presence_; }
+  crypto::Drbg& drbg() { return *drbg_; }
+  void Random(std::span<uint8_t> out) { drbg_->Generate(out); }
+  SecretBytes RandomSecret(size_t n);
+
+  // PCR banks: values_[bank][pcr], banks in persistent_.pcr_allocation order.
+  std::vector<std::vector<Bytes>>& pcr_values() { return pcr_values_; }
+  // The bank index for a hash algorithm if allocated, with at least one PCR selected.
+  std::optional<size_t> BankIndex(uint16_t hash_alg) const;
+  bool IsPcrAllocated(size_t bank, size_t pcr) const;
+  void InitPcrs(bool restore_saved);
+
+  // Clock (Part 1 §36): clock_ms() advances while powered; time_ms() restarts at _TPM_Init.
+  uint64_t clock_ms();
+  uint64_t time_ms();
+  bool clock_safe() const { return clock_safe_; }
+  void SetClockSafe(bool safe) { clock_safe_ = safe; }
+  void SetClockRate(int8_t per_mille);
+  // Brings the NV copy of Clock up to date (committed with the command's other changes).
+  RcStatus SaveClockToNv();
+  // TPM2_StirRandom: fresh host entropy plus the caller's data reseed the DRBG.
+  void StirEntropy(ByteSpan additional);
+  void SetClock(uint64_t new_clock_ms);
+  wire::TpmsClockInfo ClockInfo();
+
+  // Hierarchy helpers.
+  bool IsHierarchyEnabled(uint32_t handle) const;
+  const SecretBytes* HierarchyProof(uint32_t hierarchy) const;
+  SecretBytes* AuthValueFor(uint32_t handle);
+
+  // Part 2 §10.6.? tickets: HMAC(proof, tag || data...) with the context hash.
+  Bytes Ticket(uint32_t hierarchy, uint16_t tag, ByteSpan data);
+
+  uint32_t AllocateTransientHandle();
+  size_t LoadedObjectCount() const { return reset_.objects.size(); }
+
+  uint32_t self_test_result() const { return self_test_result_; }
+
+ private:
+  Bytes ExecuteChecked(std::span<const uint8_t> command);
+  // Part 3 §5.3: a handle must name something that exists and is enabled (n is 0-based).
+  RcStatus CheckHandleReference(uint32_t handle, uint32_t n);
+  // Part 1 §19.8.4: a password session's hmac field is the entity's authValue.
+  RcStatus AuthorizeWithPassword(uint32_t handle, ByteSpan password, uint32_t session_number);
+  // Keeps the NV copy of Clock within TPM_PT_CLOCK_UPDATE of the real value.
+  void UpdateNvClock();
+  void TpmInit();
+  Status Persist();  // commits changed records
+  nvstore::Records EncodeRecords();
+  Status DecodeRecords(const nvstore::Records& records);
+  void EnterFailureMode(const std::string& why);
+
+  nvstore::Store& store_;
+  Clock& clock_;
+  EntropySource& entropy_;
+  Profile profile_;
+  std::unique_ptr<crypto::Drbg> drbg_;
+
+  PersistentState persistent_;
+  ResetState reset_;
+  ClearState clear_;
+  std::vector<std::vector<Bytes>> pcr_values_;
+  nvstore::Records committed_;
+
+  bool powered_ = false;
+  bool started_ = false;
+  bool failure_mode_ = false;
+  bool nv_available_ = true;
+  bool physical_presence_ = false;
+  bool cancel_ = false;
+  bool established_ = false;
+  bool clock_safe_ = true;
+  uint8_t locality_ = 0;
+  uint32_t self_test_result_ = 0;
+  uint64_t init_host_ms_ = 0;      // host time at _TPM_Init
+  uint64_t clock_base_host_ms_ = 0;  // host time at which clock_ms_base_ applied
+  uint64_t clock_ms_base_ = 0;
+  uint64_t last_persisted_clock_ms_ = 0;
+};
+
+}  // namespace tpm2emu::engine
