@@ -24,7 +24,7 @@ class TpmRc {
 
  private:
   constexpr TpmRc Position(uint32_t kind, uint32_t n) const {
-    if (!IsFormatOne() || n == 0 || (value_ & 0xFC0) != 0) {
+    if (!IsFormatOne() || n == 0 || (value_ & 0xF40) != 0) {
       return *this;  // only an unpositioned format-one code takes a position
     }
     uint32_t limit = kind == 0x040 ? 15u : 7u;
