@@ -78,16 +78,17 @@ RcStatus ReadIn(In& in, wire::Reader& handles, wire::Reader* params) {
   RcStatus status;
   size_t index = 0;
   auto read_one = [&](auto& field) {
+    using wire::Unmarshal;  // with ADL, also finds overloads declared after this header
     if (!status.ok()) {
       return;
     }
     if (index < kNumHandles) {
-      auto r = wire::Unmarshal(handles, field);
+      auto r = Unmarshal(handles, field);
       if (!r.ok()) {
         status = r.error().Handle(static_cast<uint32_t>(index + 1));
       }
     } else if (params != nullptr) {
-      auto r = wire::Unmarshal(*params, field);
+      auto r = Unmarshal(*params, field);
       if (!r.ok()) {
         status = r.error().Param(static_cast<uint32_t>(index - kNumHandles + 1));
       }
@@ -123,7 +124,8 @@ RcStatus Run(Tpm& tpm, CommandContext& ctx) {
   constexpr size_t kOutHandles = internal::HandleCount<Out>();
   size_t index = 0;
   auto write_one = [&](const auto& field) {
-    wire::Marshal(index < kOutHandles ? ctx.response_handles : ctx.response_params, field);
+    using wire::Marshal;
+    Marshal(index < kOutHandles ? ctx.response_handles : ctx.response_params, field);
     ++index;
   };
   std::apply([&](auto... member) { (write_one(out.*member), ...); }, Out::kFields);

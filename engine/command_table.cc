@@ -26,6 +26,8 @@ constexpr CommandDef kCommands[] = {
     Def<startup::Shutdown>(TpmCc::Shutdown, {N, N, N}, kNv),
     Def<random::StirRandom>(TpmCc::StirRandom, {N, N, N}, kDecrypt2),
     Def<hash::SequenceUpdate>(TpmCc::SequenceUpdate, {U, N, N}, kDecrypt2),
+    Def<context::FlushContext>(TpmCc::FlushContext, {N, N, N}, kNoSessions),
+    Def<session::StartAuthSession>(TpmCc::StartAuthSession, {N, N, N}, kDecrypt2 | kEncrypt2),
     Def<capability::GetCapability>(TpmCc::GetCapability, {N, N, N}, 0),
     Def<random::GetRandom>(TpmCc::GetRandom, {N, N, N}, kEncrypt2),
     Def<testing::GetTestResult>(TpmCc::GetTestResult, {N, N, N}, kEncrypt2),

@@ -22,14 +22,6 @@ Bytes ErrorResponse(TpmRc rc) {
   return w.Take();
 }
 
-// One entry of the command's authorization area (Part 1 §19.6, Part 2 §10.13.2).
-struct AuthSession {
-  uint32_t handle = 0;
-  wire::Tpm2bNonce nonce;
-  uint8_t attributes = 0;
-  wire::Tpm2bAuth hmac;
-};
-
 Result<std::vector<AuthSession>> ParseAuthArea(wire::Reader& r) {
   uint32_t auth_size = 0;
   TRY(r.U32(auth_size));
@@ -136,9 +128,10 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
 
   // Authorization area (Part 3 §5.4).
   size_t auth_handles = 0;
+  std::array<uint32_t, 3> auth_entity{};  // the entity each authorization session authorizes
   for (size_t i = 0; i < def->num_handles; ++i) {
     if (def->roles[i] != Role::kNone) {
-      ++auth_handles;
+      auth_entity[auth_handles++] = handles[i];
     }
   }
   std::vector<AuthSession> sessions;
@@ -155,48 +148,47 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
   if (sessions.size() < auth_handles) {
     return ErrorResponse(Rc::AuthMissing);
   }
-  for (size_t i = 0; i < sessions.size(); ++i) {
-    const AuthSession& s = sessions[i];
-    uint32_t n = static_cast<uint32_t>(i + 1);
-    uint8_t ht = static_cast<uint8_t>(s.handle >> 24);
-    if (s.handle == TpmRh::Pw) {
-      if (i >= auth_handles) {
-        return ErrorResponse(Rc::Handle.Session(n));  // a password cannot audit or encrypt
-      }
-      if (!s.nonce.empty()) {
-        return ErrorResponse(Rc::Nonce.Session(n));
-      }
-      if ((s.attributes & static_cast<uint8_t>(~wire::TpmaSession::ContinueSession)) != 0) {
-        return ErrorResponse(Rc::Attributes.Session(n));
-      }
-    } else if (ht == TpmHt::HmacSession || ht == TpmHt::PolicySession) {
-      // HMAC and policy sessions arrive with the sessions work; none can be loaded yet.
-      return ErrorResponse(Rc::ReferenceS(static_cast<uint32_t>(i)));
-    } else {
-      return ErrorResponse(Rc::Handle.Session(n));
-    }
+  ByteSpan params = r.rest();
+  auto checked = CheckSessions(*def, sessions, auth_handles, auth_entity);
+  if (!checked.ok()) {
+    return ErrorResponse(checked.error());
   }
-  size_t auth_index = 0;
+  SessionUse use = std::move(checked).value();
+
+  // cpHash (Part 1 §16.6.?): H(commandCode || Names of the handles || parameters), computed
+  // over the parameters as received (before any decryption).
+  Bytes cp_data;
+  AppendBe32(cp_data, code);
   for (size_t i = 0; i < def->num_handles; ++i) {
-    if (def->roles[i] == Role::kNone) {
-      continue;
+    auto name = EntityName(handles[i]);
+    if (!name.ok()) {
+      return ErrorResponse(name.error());
     }
-    const AuthSession& s = sessions[auth_index++];
-    if (auto st = AuthorizeWithPassword(handles[i], s.hmac.span(),
-                                        static_cast<uint32_t>(auth_index));
-        !st.ok()) {
-      return ErrorResponse(st.error());
-    }
+    cp_data.insert(cp_data.end(), name->begin(), name->end());
+  }
+  cp_data.insert(cp_data.end(), params.begin(), params.end());
+  if (auto st = AuthorizeSessions(sessions, use, auth_handles, auth_entity, cp_data); !st.ok()) {
+    return ErrorResponse(st.error());
   }
   if ((def->flags & kNv) != 0 && !nv_available_) {
     return ErrorResponse(Rc::NvUnavailable);
   }
 
-  // Parameters and the handler.
+  // Parameter decryption (Part 1 §18), after the HMAC checks.
+  Bytes plain(params.begin(), params.end());
+  if (use.decrypt) {
+    if (auto st = CryptParameter(sessions[*use.decrypt], use, *use.decrypt, auth_entity, plain,
+                                 /*command=*/true);
+        !st.ok()) {
+      return ErrorResponse(st.error());
+    }
+  }
+
+  // The handler.
   CommandContext ctx;
   ctx.code = code;
   ctx.handle_bytes = *handle_bytes;
-  ctx.params = wire::Reader(r.rest());
+  ctx.params = wire::Reader(plain);
   auto result = def->run(*this, ctx);
   UpdateNvClock();
   if (auto st = Persist(); !st.ok()) {
@@ -212,16 +204,50 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
   size_t size_mark = w.BeginSize32();
   w.U32(0);
   w.Raw(ctx.response_handles.bytes());
+  Bytes rsp_params = ctx.response_params.Take();
   if (tag == TpmSt::Sessions) {
-    w.U32(static_cast<uint32_t>(ctx.response_params.size()));
-    w.Raw(ctx.response_params.bytes());
+    // Roll the nonces, encrypt the first response parameter, then HMAC the response.
+    for (auto& s : sessions) {
+      if (s.session != nullptr) {
+        s.session->nonce_caller = s.nonce.data;
+        Random(s.session->nonce_tpm);
+      }
+    }
+    if (use.encrypt) {
+      if (auto st = CryptParameter(sessions[*use.encrypt], use, *use.encrypt, auth_entity,
+                                   rsp_params, /*command=*/false);
+          !st.ok()) {
+        return ErrorResponse(st.error());
+      }
+    }
+    Bytes rp_data;
+    AppendBe32(rp_data, 0);  // responseCode: success
+    AppendBe32(rp_data, code);
+    rp_data.insert(rp_data.end(), rsp_params.begin(), rsp_params.end());
+    w.U32(static_cast<uint32_t>(rsp_params.size()));
+    w.Raw(rsp_params);
     for (size_t i = 0; i < sessions.size(); ++i) {
-      w.U16(0);  // nonceTPM: none for a password session
-      w.U8(wire::TpmaSession::ContinueSession);
-      w.U16(0);  // hmac: empty for a password session
+      const AuthSession& s = sessions[i];
+      if (s.session == nullptr) {
+        w.U16(0);  // nonceTPM: none for a password session
+        w.U8(wire::TpmaSession::ContinueSession);
+        w.U16(0);  // hmac: empty for a password session
+        continue;
+      }
+      w.U16(static_cast<uint16_t>(s.session->nonce_tpm.size()));
+      w.Raw(s.session->nonce_tpm);
+      w.U8(s.attributes);
+      Bytes hmac = ResponseHmac(s, use, i, auth_entity, rp_data);
+      w.U16(static_cast<uint16_t>(hmac.size()));
+      w.Raw(hmac);
+    }
+    for (const auto& s : sessions) {
+      if (s.session != nullptr && (s.attributes & wire::TpmaSession::ContinueSession) == 0) {
+        reset_.sessions.erase(s.handle);
+      }
     }
   } else {
-    w.Raw(ctx.response_params.bytes());
+    w.Raw(rsp_params);
   }
   Bytes out = w.Take();
   StoreBe32(&out[size_mark - 4], static_cast<uint32_t>(out.size()));

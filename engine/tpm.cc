@@ -331,6 +331,7 @@ void Tpm::TpmInit() {
   // _TPM_Init (Part 1 §12.2.2): volatile memory is gone; Startup must come next.
   started_ = false;
   reset_.objects.clear();
+  reset_.sessions.clear();
   init_host_ms_ = clock_.NowMs();
   clock_base_host_ms_ = init_host_ms_;
   clock_ms_base_ = std::max(clock_ms_base_, persistent_.clock_ms);
@@ -354,6 +355,7 @@ void Tpm::PowerOff() {
   powered_ = false;
   started_ = false;
   reset_.objects.clear();
+  reset_.sessions.clear();
 }
 
 void Tpm::Reset() {
@@ -531,6 +533,12 @@ RcStatus Tpm::CheckHandleReference(uint32_t handle, uint32_t n) {
         return Rc::ReferenceH(n);
       }
       return {};
+    case TpmHt::HmacSession:
+    case TpmHt::PolicySession:
+      if (reset_.sessions.find(handle) == reset_.sessions.end()) {
+        return Rc::ReferenceH(n);
+      }
+      return {};
     case TpmHt::Permanent:
       if (!IsHierarchyEnabled(handle)) {
         return Rc::Hierarchy.Handle(n + 1);
@@ -542,24 +550,71 @@ RcStatus Tpm::CheckHandleReference(uint32_t handle, uint32_t n) {
   }
 }
 
+TpmRc Tpm::AuthFailure(uint32_t handle, uint32_t session_number) const {
+  // Part 1 §16.? only lockoutAuth among the permanent handles is DA-protected.
+  return handle == TpmRh::Lockout ? Rc::AuthFail.Session(session_number)
+                                  : Rc::BadAuth.Session(session_number);
+}
+
 RcStatus Tpm::AuthorizeWithPassword(uint32_t handle, ByteSpan password, uint32_t session_number) {
-  ByteSpan expected;
-  uint8_t ht = static_cast<uint8_t>(handle >> 24);
-  if (ht == TpmHt::Pcr || handle == TpmRh::Null) {
-    expected = {};  // PCR authValues are empty in this profile (no PCR_SetAuthValue yet)
-  } else {
-    const SecretBytes* auth = AuthValueFor(handle);
-    if (auth == nullptr) {
-      return Rc::AuthUnavailable;
-    }
-    expected = auth->span();
-  }
+  TRY_ASSIGN(ByteSpan expected, EntityAuth(handle));
   if (!ConstantTimeEqual(TrimTrailingZeros(expected), TrimTrailingZeros(password))) {
-    // Part 1 §19.8.? only lockoutAuth among the permanent handles is DA-protected.
-    return handle == TpmRh::Lockout ? Rc::AuthFail.Session(session_number)
-                                    : Rc::BadAuth.Session(session_number);
+    return AuthFailure(handle, session_number);
   }
   return {};
+}
+
+Result<SecretBytes> Tpm::DecryptSalt(uint32_t /*tpm_key*/, ByteSpan /*encrypted*/) {
+  // Only sequence objects can be loaded so far, and they are not asymmetric keys.
+  return Rc::Key.Handle(1);
+}
+
+Result<ByteSpan> Tpm::EntityAuth(uint32_t handle) {
+  uint8_t ht = static_cast<uint8_t>(handle >> 24);
+  if (ht == TpmHt::Pcr || handle == TpmRh::Null) {
+    return ByteSpan{};  // PCR authValues are empty in this profile (no PCR_SetAuthValue yet)
+  }
+  const SecretBytes* auth = AuthValueFor(handle);
+  if (auth == nullptr) {
+    return Rc::AuthUnavailable;
+  }
+  return auth->span();
+}
+
+Result<Bytes> Tpm::EntityName(uint32_t handle) {
+  Bytes name;
+  AppendBe32(name, handle);
+  return name;
+}
+
+wire::TpmtHa Tpm::EntityPolicy(uint32_t handle) {
+  switch (handle) {
+    case TpmRh::Owner:
+      return persistent_.owner_policy;
+    case TpmRh::Endorsement:
+      return persistent_.endorsement_policy;
+    case TpmRh::Lockout:
+      return persistent_.lockout_policy;
+    case TpmRh::Platform:
+      return clear_.platform_policy;
+    default:
+      return NullPolicy();
+  }
+}
+
+Result<uint32_t> Tpm::AllocateSessionHandle(bool policy) {
+  size_t loaded = reset_.sessions.size();
+  if (loaded >= kMaxLoadedSessions) {
+    return Rc::SessionMemory;
+  }
+  for (uint32_t index = 0; index < kMaxActiveSessions; ++index) {
+    uint32_t hmac = TpmHr::HmacSessionFirst + index;
+    uint32_t pol = TpmHr::PolicySessionFirst + index;
+    if (reset_.sessions.count(hmac) == 0 && reset_.sessions.count(pol) == 0) {
+      return policy ? pol : hmac;
+    }
+  }
+  return Rc::SessionHandles;
 }
 
 // --- Volatile state ---------------------------------------------------------------------------

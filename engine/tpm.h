@@ -16,6 +16,7 @@
 #include "engine/base/bytes.h"
 #include "engine/base/tpm_rc.h"
 #include "engine/host.h"
+#include "engine/state/session.h"
 #include "engine/tpm_api.h"
 #include "engine/wire/types.h"
 #include "nvstore/store.h"
@@ -27,6 +28,8 @@ inline constexpr size_t kSeedSize = 64;
 inline constexpr size_t kProofSize = 32;
 inline constexpr uint16_t kContextHashAlg = TpmAlg::Sha256;  // TPM_PT_CONTEXT_HASH
 inline constexpr size_t kMaxLoadedObjects = 3;                 // TPM_PT_HR_TRANSIENT_MIN
+inline constexpr size_t kMaxLoadedSessions = 3;                // TPM_PT_HR_LOADED_MIN
+inline constexpr size_t kMaxActiveSessions = 64;               // TPM_PT_ACTIVE_SESSIONS_MAX
 
 // A hash or event sequence object (Part 1 §32.4), the only transient objects so far.
 struct SequenceObject {
@@ -64,6 +67,7 @@ struct ResetState {
   uint32_t pcr_update_counter = 0;
   std::map<uint32_t, SequenceObject> objects;  // transient handle -> object
   uint32_t next_transient = 0x80000000;
+  std::map<uint32_t, Session> sessions;        // session handle -> session
 };
 
 // Volatile state cleared by a TPM Reset or Restart.
@@ -73,6 +77,27 @@ struct ClearState {
   bool ph_enable = true, sh_enable = true, eh_enable = true, ph_enable_nv = true;
   bool orderly_startup = false;  // TPMA_STARTUP_CLEAR.orderly: Shutdown preceded this Startup
 };
+
+// One entry of a command's authorization area (Part 2 §10.13.2 TPMS_AUTH_COMMAND), with the
+// session it names (nullptr for a password).
+struct AuthSession {
+  uint32_t handle = 0;
+  wire::Tpm2bNonce nonce;
+  uint8_t attributes = 0;
+  wire::Tpm2bAuth hmac;
+  Session* session = nullptr;
+};
+
+// How a command uses its sessions: which decrypts and encrypts (index into the area), and
+// which authorizations are for the session's bound entity.
+struct SessionUse {
+  std::optional<size_t> decrypt;
+  std::optional<size_t> encrypt;
+  size_t auth_handles = 0;
+  std::array<bool, wire::kMaxSessionNumber> bound{};
+};
+
+struct CommandDef;
 
 class Tpm final : public TpmInstance {
  public:
@@ -136,6 +161,19 @@ class Tpm final : public TpmInstance {
   Bytes Ticket(uint32_t hierarchy, uint16_t tag, ByteSpan data);
 
   uint32_t AllocateTransientHandle();
+  // TPM2_StartAuthSession's salt: decrypts `encrypted` with the loaded key `tpm_key`
+  // (RSA-OAEP or ECDH with the label "SECRET", Part 1 §16.6.?).
+  Result<SecretBytes> DecryptSalt(uint32_t tpm_key, ByteSpan encrypted);
+  // A free session handle of the given type (Part 2 §7.5: HMAC 0x02xxxxxx, policy 0x03xxxxxx),
+  // or TPM_RC_SESSION_HANDLES / TPM_RC_SESSION_MEMORY when none is available.
+  Result<uint32_t> AllocateSessionHandle(bool policy);
+  // Part 1 §14: the Name of an entity (a handle for permanent entities, PCRs, sessions and
+  // sequence objects).
+  Result<Bytes> EntityName(uint32_t handle);
+  // The authValue an entity would be authorized with (PCRs and TPM_RH_NULL: empty).
+  Result<ByteSpan> EntityAuth(uint32_t handle);
+  // The authPolicy of an entity (TPM_ALG_NULL when it has none).
+  wire::TpmtHa EntityPolicy(uint32_t handle);
   size_t LoadedObjectCount() const { return reset_.objects.size(); }
 
   uint32_t self_test_result() const { return self_test_result_; }
@@ -146,6 +184,22 @@ class Tpm final : public TpmInstance {
   RcStatus CheckHandleReference(uint32_t handle, uint32_t n);
   // Part 1 §19.8.4: a password session's hmac field is the entity's authValue.
   RcStatus AuthorizeWithPassword(uint32_t handle, ByteSpan password, uint32_t session_number);
+  // The error for a failed authorization of `handle` (DA-protected entities: TPM_RC_AUTH_FAIL).
+  TpmRc AuthFailure(uint32_t handle, uint32_t session_number) const;
+  // Part 1 §16.6 and §18: session checks, HMAC authorization, parameter encryption.
+  Result<SessionUse> CheckSessions(const CommandDef& def, std::vector<AuthSession>& sessions,
+                                   size_t auth_handles,
+                                   const std::array<uint32_t, 3>& auth_entity);
+  RcStatus AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& use,
+                             size_t auth_handles, const std::array<uint32_t, 3>& auth_entity,
+                             ByteSpan cp_data);
+  RcStatus CryptParameter(const AuthSession& s, const SessionUse& use, size_t index,
+                          const std::array<uint32_t, 3>& auth_entity, Bytes& params,
+                          bool command);
+  Bytes ResponseHmac(const AuthSession& s, const SessionUse& use, size_t index,
+                     const std::array<uint32_t, 3>& auth_entity, ByteSpan rp_data);
+  // sessionKey || authValue for a session's HMAC or parameter encryption.
+  SecretBytes SessionValue(const Session& s, ByteSpan auth);
   // Keeps the NV copy of Clock within TPM_PT_CLOCK_UPDATE of the real value.
   void UpdateNvClock();
   void TpmInit();

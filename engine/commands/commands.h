@@ -247,6 +247,42 @@ struct ClockRateAdjustIn {
 Result<Empty> ClockRateAdjust(Tpm& tpm, const ClockRateAdjustIn& in);
 }  // namespace clock
 
+namespace session {
+// Part 3 §11.1 TPM2_StartAuthSession
+struct StartAuthSessionIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiDhObjectOrNull tpm_key;
+  wire::TpmiDhEntityOrNull bind;
+  wire::Tpm2bNonce nonce_caller;
+  wire::Tpm2bEncryptedSecret encrypted_salt;
+  uint8_t session_type = 0;
+  wire::TpmtSymDef symmetric;
+  wire::TpmiAlgHash auth_hash;
+  static constexpr auto kFields =
+      std::tuple{&StartAuthSessionIn::tpm_key,      &StartAuthSessionIn::bind,
+                 &StartAuthSessionIn::nonce_caller, &StartAuthSessionIn::encrypted_salt,
+                 &StartAuthSessionIn::session_type, &StartAuthSessionIn::symmetric,
+                 &StartAuthSessionIn::auth_hash};
+};
+struct StartAuthSessionOut {
+  static constexpr size_t kHandles = 1;
+  uint32_t session_handle = 0;
+  wire::Tpm2bNonce nonce_tpm;
+  static constexpr auto kFields =
+      std::tuple{&StartAuthSessionOut::session_handle, &StartAuthSessionOut::nonce_tpm};
+};
+Result<StartAuthSessionOut> StartAuthSession(Tpm& tpm, const StartAuthSessionIn& in);
+}  // namespace session
+
+namespace context {
+// Part 3 §28.4 TPM2_FlushContext: the handle is a parameter (TPMI_DH_CONTEXT).
+struct FlushContextIn {
+  uint32_t flush_handle = 0;
+  static constexpr auto kFields = std::tuple{&FlushContextIn::flush_handle};
+};
+Result<Empty> FlushContext(Tpm& tpm, const FlushContextIn& in);
+}  // namespace context
+
 namespace hierarchy {
 // Part 3 §24.8 TPM2_HierarchyChangeAuth
 struct HierarchyChangeAuthIn {

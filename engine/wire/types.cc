@@ -34,6 +34,48 @@ void Marshal(Writer& w, const TpmtHa& v) {
   w.Raw(v.digest);
 }
 
+// Part 2 §11.1.6: the algorithm selects which of keyBits and mode follow. The supported
+// algorithms are AES (128, 192, 256 bits) and XOR; TPM_ALG_NULL is allowed (TPMT_SYM_DEF+).
+RcStatus Unmarshal(Reader& r, TpmtSymDef& v) {
+  TRY(r.U16(v.algorithm));
+  v.key_bits = 0;
+  v.mode = TpmAlg::Null;
+  switch (v.algorithm) {
+    case TpmAlg::Null:
+      return {};
+    case TpmAlg::Xor: {
+      TpmiAlgHash hash;
+      TRY(Unmarshal(r, hash));
+      v.key_bits = hash;
+      return {};
+    }
+    case TpmAlg::Aes:
+      TRY(r.U16(v.key_bits));
+      if (v.key_bits != 128 && v.key_bits != 192 && v.key_bits != 256) {
+        return Rc::KeySize;
+      }
+      TRY(r.U16(v.mode));
+      if (v.mode != TpmAlg::Cfb && v.mode != TpmAlg::Cbc && v.mode != TpmAlg::Ctr &&
+          v.mode != TpmAlg::Ofb && v.mode != TpmAlg::Ecb && v.mode != TpmAlg::Null) {
+        return Rc::Mode;
+      }
+      return {};
+    default:
+      return Rc::Symmetric;
+  }
+}
+
+void Marshal(Writer& w, const TpmtSymDef& v) {
+  w.U16(v.algorithm);
+  if (v.algorithm == TpmAlg::Null) {
+    return;
+  }
+  w.U16(v.key_bits);
+  if (v.algorithm != TpmAlg::Xor) {
+    w.U16(v.mode);
+  }
+}
+
 RcStatus Unmarshal(Reader& r, TpmsPcrSelection& v) {
   TRY(Unmarshal(r, v.hash));
   uint8_t n = 0;

@@ -116,6 +116,26 @@ struct ObjectDomain {
   }
 };
 using TpmiDhObject = Checked<uint32_t, ObjectDomain>;
+struct ObjectOrNullDomain {
+  static constexpr std::optional<TpmRc> Check(uint32_t v) {
+    return v == TpmRh::Null ? std::nullopt : ObjectDomain::Check(v);
+  }
+};
+using TpmiDhObjectOrNull = Checked<uint32_t, ObjectOrNullDomain>;
+
+// Part 2 §9.? TPMI_DH_ENTITY(+NULL): anything that has an authValue.
+struct EntityOrNullDomain {
+  static constexpr std::optional<TpmRc> Check(uint32_t v) {
+    uint8_t ht = static_cast<uint8_t>(v >> 24);
+    bool ok = v == TpmRh::Null || v == TpmRh::Owner || v == TpmRh::Endorsement ||
+              v == TpmRh::Platform || v == TpmRh::Lockout ||
+              (v >= TpmRh::Auth00 && v <= TpmRh::AuthFf) || ht == TpmHt::Transient ||
+              ht == TpmHt::Persistent || ht == TpmHt::NvIndex ||
+              (ht == TpmHt::Pcr && v < kImplementationPcr);
+    return ok ? std::nullopt : std::optional<TpmRc>(Rc::Value);
+  }
+};
+using TpmiDhEntityOrNull = Checked<uint32_t, EntityOrNullDomain>;
 
 // Part 2 §10.4 sized buffers
 using Tpm2bDigest = Tpm2bBytes<kMaxDigestSize>;
@@ -125,6 +145,18 @@ using Tpm2bData = Tpm2bBytes<kMaxDigestSize>;
 using Tpm2bMaxBuffer = Tpm2bBytes<kMaxDigestBuffer>;
 using Tpm2bEvent = Tpm2bBytes<kMaxDigestBuffer>;
 using Tpm2bSensitiveData = Tpm2bBytes<kMaxSymData>;
+using Tpm2bEncryptedSecret = Tpm2bBytes<512>;  // sizeof(TPMU_ENCRYPTED_SECRET) with RSA-4096
+
+// Part 2 §11.1.6 TPMT_SYM_DEF(+): algorithm, then keyBits and mode unless NULL; XOR carries a
+// hash algorithm in keyBits and no mode.
+struct TpmtSymDef {
+  uint16_t algorithm = TpmAlg::Null;
+  uint16_t key_bits = 0;
+  uint16_t mode = TpmAlg::Null;
+  friend bool operator==(const TpmtSymDef&, const TpmtSymDef&) = default;
+};
+RcStatus Unmarshal(Reader& r, TpmtSymDef& v);
+void Marshal(Writer& w, const TpmtSymDef& v);
 
 // Part 2 §10.3.2 TPMT_HA: a hash algorithm and a digest of its size (union TPMU_HA).
 struct TpmtHa {

@@ -1,0 +1,235 @@
+// Session-based authorization (Part 1 §16.6), policy checks at use (Part 1 §16.7.?), and
+// parameter encryption (Part 1 §18). The dispatcher calls these in order: CheckSessions,
+// AuthorizeSessions, CryptParameter (command), the handler, CryptParameter (response),
+// ResponseHmac.
+
+#include <algorithm>
+
+#include "crypto/hash.h"
+#include "crypto/kdf.h"
+#include "crypto/symmetric.h"
+#include "engine/command.h"
+#include "engine/tpm.h"
+
+namespace tpm2emu::engine {
+namespace {
+
+constexpr uint8_t kAuditBits = wire::TpmaSession::Audit | wire::TpmaSession::AuditExclusive |
+                               wire::TpmaSession::AuditReset;
+
+Bytes Concat(std::initializer_list<ByteSpan> parts) {
+  Bytes out;
+  for (ByteSpan p : parts) {
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+SecretBytes Tpm::SessionValue(const Session& s, ByteSpan auth) {
+  ByteSpan trimmed = TrimTrailingZeros(auth);
+  SecretBytes value(s.session_key.size() + trimmed.size());
+  std::copy(s.session_key.begin(), s.session_key.end(), value.data());
+  std::copy(trimmed.begin(), trimmed.end(), value.data() + s.session_key.size());
+  return value;
+}
+
+Result<SessionUse> Tpm::CheckSessions(const CommandDef& def, std::vector<AuthSession>& sessions,
+                                      size_t auth_handles,
+                                      const std::array<uint32_t, 3>& /*auth_entity*/) {
+  SessionUse use;
+  use.auth_handles = auth_handles;
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    AuthSession& s = sessions[i];
+    uint32_t n = static_cast<uint32_t>(i + 1);
+    uint8_t ht = static_cast<uint8_t>(s.handle >> 24);
+    if (s.handle == TpmRh::Pw) {
+      if (i >= auth_handles) {
+        return Rc::Value.Session(n);  // a password session cannot audit or encrypt
+      }
+      if (!s.nonce.empty()) {
+        return Rc::Nonce.Session(n);
+      }
+      if ((s.attributes & static_cast<uint8_t>(~wire::TpmaSession::ContinueSession)) != 0) {
+        return Rc::Attributes.Session(n);
+      }
+      continue;
+    }
+    if (ht != TpmHt::HmacSession && ht != TpmHt::PolicySession) {
+      return Rc::Value.Session(n);
+    }
+    auto it = reset_.sessions.find(s.handle);
+    if (it == reset_.sessions.end()) {
+      return Rc::ReferenceS(static_cast<uint32_t>(i));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (sessions[j].handle == s.handle) {
+        return Rc::Value.Session(n);  // one session used twice in a command
+      }
+    }
+    s.session = &it->second;
+    if ((s.attributes & kAuditBits) != 0) {
+      // TODO(#5): audit sessions arrive with the attestation work.
+      return Rc::Attributes.Session(n);
+    }
+    if (s.session->type == TpmSe::Trial && i < auth_handles) {
+      return Rc::Attributes.Session(n);  // a trial session computes digests, never authorizes
+    }
+    if (s.nonce.size() > s.session->nonce_tpm.size()) {
+      return Rc::Size.Session(n);
+    }
+    bool decrypt = (s.attributes & wire::TpmaSession::Decrypt) != 0;
+    bool encrypt = (s.attributes & wire::TpmaSession::Encrypt) != 0;
+    if ((decrypt || encrypt) && s.session->symmetric.algorithm == TpmAlg::Null) {
+      return Rc::Symmetric.Session(n);
+    }
+    if (decrypt) {
+      if (use.decrypt || (def.flags & kDecrypt2) == 0) {
+        return Rc::Attributes.Session(n);
+      }
+      use.decrypt = i;
+    }
+    if (encrypt) {
+      if (use.encrypt || (def.flags & kEncrypt2) == 0) {
+        return Rc::Attributes.Session(n);
+      }
+      use.encrypt = i;
+    }
+  }
+  return use;
+}
+
+RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& use,
+                                size_t auth_handles, const std::array<uint32_t, 3>& auth_entity,
+                                ByteSpan cp_data) {
+  for (size_t i = 0; i < auth_handles; ++i) {
+    AuthSession& s = sessions[i];
+    uint32_t n = static_cast<uint32_t>(i + 1);
+    uint32_t entity = auth_entity[i];
+    if (s.session == nullptr) {
+      TRY(AuthorizeWithPassword(entity, s.hmac.span(), n));
+      continue;
+    }
+    Session& session = *s.session;
+    TRY_ASSIGN(ByteSpan auth, EntityAuth(entity));
+    ByteSpan include_auth = auth;
+    if (session.is_policy()) {
+      // Part 1 §16.7.?: the policy digest must equal the entity's authPolicy.
+      wire::TpmtHa policy = EntityPolicy(entity);
+      if (policy.hash_alg != session.auth_hash || policy.digest != session.policy_digest) {
+        return Rc::PolicyFail.Session(n);
+      }
+      if (session.needs_password) {
+        if (!ConstantTimeEqual(TrimTrailingZeros(auth), TrimTrailingZeros(s.hmac.span()))) {
+          return AuthFailure(entity, n);
+        }
+        continue;
+      }
+      if (!session.needs_auth_value) {
+        include_auth = {};
+      }
+    } else {
+      TRY_ASSIGN(Bytes name, EntityName(entity));
+      if (session.bound && name == session.bind_name &&
+          ConstantTimeEqual(TrimTrailingZeros(auth), session.bind_auth)) {
+        use.bound[i] = true;
+        include_auth = {};  // Part 1 §16.6.5: EmptyAuth for the bound entity
+      }
+    }
+    SecretBytes key = SessionValue(session, include_auth);
+    if (key.empty() && s.hmac.empty()) {
+      continue;  // Part 1 §16.6.16: no HMAC is needed when its key would be empty
+    }
+    TRY_ASSIGN(Bytes cp_hash, crypto::Hash(session.auth_hash, cp_data));
+    Bytes extra;
+    if (i == 0) {
+      // Part 1 §16.6.5: the first authorization also covers the nonceTPM of other sessions
+      // used for decryption and encryption.
+      if (use.decrypt && *use.decrypt != 0) {
+        const Bytes& nd = sessions[*use.decrypt].session->nonce_tpm;
+        extra.insert(extra.end(), nd.begin(), nd.end());
+      }
+      if (use.encrypt && *use.encrypt != 0 && use.encrypt != use.decrypt) {
+        const Bytes& ne = sessions[*use.encrypt].session->nonce_tpm;
+        extra.insert(extra.end(), ne.begin(), ne.end());
+      }
+    }
+    uint8_t attrs = s.attributes;
+    Bytes data = Concat({cp_hash, s.nonce.span(), session.nonce_tpm, extra, ByteSpan(&attrs, 1)});
+    TRY_ASSIGN(Bytes expected, crypto::Hmac(session.auth_hash, key, data));
+    if (!ConstantTimeEqual(expected, s.hmac.span())) {
+      return AuthFailure(entity, n);
+    }
+  }
+  return {};
+}
+
+RcStatus Tpm::CryptParameter(const AuthSession& s, const SessionUse& use, size_t index,
+                             const std::array<uint32_t, 3>& auth_entity, Bytes& params,
+                             bool command) {
+  const Session& session = *s.session;
+  // Part 1 §18.1: an authorization session adds the authValue of what it authorizes, whether
+  // or not it is bound to it.
+  ByteSpan auth;
+  if (index < use.auth_handles) {
+    TRY_ASSIGN(auth, EntityAuth(auth_entity[index]));
+  }
+  SecretBytes value = SessionValue(session, auth);
+  if (params.size() < 2) {
+    return command ? Rc::Size.Param(1) : Rc::Failure;
+  }
+  size_t size = LoadBe16(params.data());
+  if (size > params.size() - 2) {
+    return command ? Rc::Size.Param(1) : Rc::Failure;
+  }
+  ByteSpan data(params.data() + 2, size);
+  // Commands: nonceNewer = nonceCaller, nonceOlder = nonceTPM; responses the other way round.
+  ByteSpan newer = command ? s.nonce.span() : ByteSpan(session.nonce_tpm);
+  ByteSpan older = command ? ByteSpan(session.nonce_tpm) : s.nonce.span();
+  Bytes out;
+  if (session.symmetric.algorithm == TpmAlg::Xor) {
+    out = crypto::XorObfuscate(session.auth_hash, value, newer, older, data);
+  } else {
+    size_t key_bytes = session.symmetric.key_bits / 8u;
+    TRY_ASSIGN(SecretBytes key_iv,
+               crypto::KdfA(session.auth_hash, value, "CFB", newer, older,
+                            static_cast<uint32_t>((key_bytes + 16) * 8)));
+    ByteSpan key(key_iv.data(), key_bytes);
+    ByteSpan iv(key_iv.data() + key_bytes, 16);
+    if (command) {
+      TRY_ASSIGN(out, crypto::AesCfbDecrypt(key, iv, data));
+    } else {
+      TRY_ASSIGN(out, crypto::AesCfbEncrypt(key, iv, data));
+    }
+  }
+  std::copy(out.begin(), out.end(), params.begin() + 2);
+  return {};
+}
+
+Bytes Tpm::ResponseHmac(const AuthSession& s, const SessionUse& use, size_t index,
+                        const std::array<uint32_t, 3>& auth_entity, ByteSpan rp_data) {
+  const Session& session = *s.session;
+  if (session.is_policy() && session.needs_password && index < use.auth_handles) {
+    return {};  // a PolicyPassword authorization has no response HMAC
+  }
+  ByteSpan auth;
+  if (index < use.auth_handles && !use.bound[index] &&
+      (!session.is_policy() || session.needs_auth_value)) {
+    auto a = EntityAuth(auth_entity[index]);  // after the command: a changed auth is the new one
+    if (a.ok()) {
+      auth = *a;
+    }
+  }
+  SecretBytes key = SessionValue(session, auth);
+  auto rp_hash = crypto::Hash(session.auth_hash, rp_data);
+  if (!rp_hash.ok()) {
+    return {};
+  }
+  uint8_t attrs = s.attributes;
+  Bytes data = Concat({*rp_hash, session.nonce_tpm, s.nonce.span(), ByteSpan(&attrs, 1)});
+  auto mac = crypto::Hmac(session.auth_hash, key, data);
+  return mac.ok() ? std::move(mac).value() : Bytes{};
+}
+
+}  // namespace tpm2emu::engine
