@@ -198,6 +198,7 @@ nvstore::Records Tpm::EncodeRecords() {
     PutSelections(w, persistent_.pending_allocation);
     out["pcr_allocation"] = w.Take();
   }
+  nv::Encode(*this, out);
   if (persistent_.shutdown_type == TpmSu::State) {
     wire::Writer w;
     w.U8(kRecordVersion);
@@ -288,6 +289,7 @@ Status Tpm::DecodeRecords(const nvstore::Records& records) {
       return corrupt("saved_state");
     }
   }
+  TRY(nv::Decode(*this, records));
   committed_ = records;
   return Status::Ok();
 }
@@ -544,6 +546,8 @@ RcStatus Tpm::CheckHandleReference(uint32_t handle, uint32_t n) {
         return Rc::Hierarchy.Handle(n + 1);
       }
       return {};
+    case TpmHt::NvIndex:
+      return nv::CheckReference(*this, handle, n);
     default:
       // Persistent objects, NV indices and sessions as handles come with later work.
       return Rc::Handle.Handle(n + 1);
@@ -571,6 +575,9 @@ Result<SecretBytes> Tpm::DecryptSalt(uint32_t /*tpm_key*/, ByteSpan /*encrypted*
 
 Result<ByteSpan> Tpm::EntityAuth(uint32_t handle) {
   uint8_t ht = static_cast<uint8_t>(handle >> 24);
+  if (ht == TpmHt::NvIndex) {
+    return nv::Auth(*this, handle);
+  }
   if (ht == TpmHt::Pcr || handle == TpmRh::Null) {
     return ByteSpan{};  // PCR authValues are empty in this profile (no PCR_SetAuthValue yet)
   }
@@ -582,6 +589,9 @@ Result<ByteSpan> Tpm::EntityAuth(uint32_t handle) {
 }
 
 Result<Bytes> Tpm::EntityName(uint32_t handle) {
+  if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
+    return nv::Name(*this, handle);
+  }
   Bytes name;
   AppendBe32(name, handle);
   return name;
@@ -598,6 +608,9 @@ wire::TpmtHa Tpm::EntityPolicy(uint32_t handle) {
     case TpmRh::Platform:
       return clear_.platform_policy;
     default:
+      if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
+        return nv::Policy(*this, handle);
+      }
       return NullPolicy();
   }
 }

@@ -16,6 +16,7 @@
 #include "engine/base/bytes.h"
 #include "engine/base/tpm_rc.h"
 #include "engine/host.h"
+#include "engine/state/nv.h"
 #include "engine/state/session.h"
 #include "engine/tpm_api.h"
 #include "engine/wire/types.h"
@@ -121,6 +122,7 @@ class Tpm final : public TpmInstance {
 
   // --- Used by command handlers --------------------------------------------------------------
   PersistentState& persistent() { return persistent_; }
+  NvState& nv() { return nv_; }
   ResetState& reset_state() { return reset_; }
   ClearState& clear_state() { return clear_; }
   const Profile& profile() const { return profile_; }
@@ -215,6 +217,7 @@ class Tpm final : public TpmInstance {
   std::unique_ptr<crypto::Drbg> drbg_;
 
   PersistentState persistent_;
+  NvState nv_;
   ResetState reset_;
   ClearState clear_;
   std::vector<std::vector<Bytes>> pcr_values_;

@@ -235,8 +235,10 @@ Result<GetCapabilityOut> GetCapability(Tpm& tpm, const GetCapabilityIn& in) {
           handles = {TpmRh::Owner,       TpmRh::Null,     TpmRh::Pw,        TpmRh::Lockout,
                      TpmRh::Endorsement, TpmRh::Platform, TpmRh::PlatformNv};
           break;
-        case TpmHt::Persistent:
         case TpmHt::NvIndex:
+          handles = nv::Handles(tpm);
+          break;
+        case TpmHt::Persistent:
         case TpmHt::HmacSession:
         case TpmHt::PolicySession:
           break;  // none can exist yet

@@ -43,6 +43,7 @@ Result<Empty> Startup(Tpm& tpm, const StartupIn& in) {
   }
   tpm.clear_state().orderly_startup = p.orderly;
   tpm.InitPcrs(resume);
+  nv::OnStartup(tpm, !resume);
   p.saved_pcrs.clear();
   p.shutdown_type = 0xFFFF;
   p.orderly = false;  // until the next Shutdown
