@@ -203,6 +203,9 @@ RcStatus Tpm::CryptParameter(const AuthSession& s, const SessionUse& use, size_t
       TRY_ASSIGN(out, crypto::AesCfbEncrypt(key, iv, data));
     }
   }
+  if (out.size() != data.size()) {
+    return Rc::Failure;  // never let a parameter go out in the clear
+  }
   std::copy(out.begin(), out.end(), params.begin() + 2);
   return {};
 }
