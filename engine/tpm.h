@@ -17,6 +17,7 @@
 #include "engine/base/tpm_rc.h"
 #include "engine/host.h"
 #include "engine/state/nv.h"
+#include "engine/state/object.h"
 #include "engine/state/session.h"
 #include "engine/tpm_api.h"
 #include "engine/wire/types.h"
@@ -28,19 +29,9 @@ inline constexpr size_t kPcrCount = wire::kImplementationPcr;
 inline constexpr size_t kSeedSize = 64;
 inline constexpr size_t kProofSize = 32;
 inline constexpr uint16_t kContextHashAlg = TpmAlg::Sha256;  // TPM_PT_CONTEXT_HASH
-inline constexpr size_t kMaxLoadedObjects = 3;                 // TPM_PT_HR_TRANSIENT_MIN
-inline constexpr size_t kMaxLoadedSessions = 3;                // TPM_PT_HR_LOADED_MIN
+inline constexpr size_t kMaxLoadedObjects = 16;                // TPM_PT_HR_TRANSIENT_MIN
+inline constexpr size_t kMaxLoadedSessions = 16;               // TPM_PT_HR_LOADED_MIN
 inline constexpr size_t kMaxActiveSessions = 64;               // TPM_PT_ACTIVE_SESSIONS_MAX
-
-// A hash or event sequence object (Part 1 §32.4), the only transient objects so far.
-struct SequenceObject {
-  SecretBytes auth;
-  bool is_event = false;
-  std::vector<crypto::HashContext> contexts;  // one per implemented hash for events
-  // Whether the first block of data started with TPM_GENERATED_VALUE (no ticket then).
-  bool first_block_seen = false;
-  bool generated_prefix = false;
-};
 
 // State that survives everything but TPM2_Clear or a change of seed (kept in the store).
 struct PersistentState {
@@ -66,7 +57,7 @@ struct ResetState {
   SecretBytes null_proof;
   SecretBytes null_seed;
   uint32_t pcr_update_counter = 0;
-  std::map<uint32_t, SequenceObject> objects;  // transient handle -> object
+  std::map<uint32_t, Object> objects;  // transient handle -> object
   uint32_t next_transient = 0x80000000;
   std::map<uint32_t, Session> sessions;        // session handle -> session
 };

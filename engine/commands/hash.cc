@@ -31,7 +31,10 @@ Result<SequenceObject*> FindSequence(Tpm& tpm, uint32_t handle, uint32_t handle_
   if (it == objects.end()) {
     return Rc::ReferenceH(handle_number - 1);
   }
-  return &it->second;
+  if (!it->second.sequence) {
+    return Rc::Mode.Handle(handle_number);  // not a sequence object
+  }
+  return &*it->second.sequence;
 }
 
 void UpdateSequence(SequenceObject& seq, ByteSpan data) {
@@ -62,7 +65,6 @@ Result<HandleOut> HashSequenceStart(Tpm& tpm, const HashSequenceStartIn& in) {
     return Rc::ObjectMemory;
   }
   SequenceObject seq;
-  seq.auth = SecretBytes(in.auth.span());
   seq.is_event = in.hash_alg == TpmAlg::Null;
   if (seq.is_event) {
     for (uint16_t alg : wire::kHashAlgs) {
@@ -77,7 +79,13 @@ Result<HandleOut> HashSequenceStart(Tpm& tpm, const HashSequenceStartIn& in) {
   if (handle == 0) {
     return Rc::ObjectHandles;
   }
-  tpm.reset_state().objects.emplace(handle, std::move(seq));
+  Object obj;
+  obj.auth = SecretBytes(TrimTrailingZeros(in.auth.span()));
+  obj.pub.name_alg = TpmAlg::Null;
+  obj.name = Bytes{static_cast<uint8_t>(handle >> 24), static_cast<uint8_t>(handle >> 16),
+                   static_cast<uint8_t>(handle >> 8), static_cast<uint8_t>(handle)};
+  obj.sequence = std::move(seq);
+  tpm.reset_state().objects.emplace(handle, std::move(obj));
   HandleOut out;
   out.handle = handle;
   return out;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/hash.h"
+#include "engine/tpm.h"
 #include "tests/engine/esys_client.h"
 #include "tests/engine/test_util.h"
 
@@ -146,6 +147,9 @@ TEST(Sessions, StartAuthSessionChecksItsParameters) {
   EXPECT_SUCCESS(start(16, 0, TpmAlg::Null, TpmAlg::Sha256));
   EXPECT_SUCCESS(start(16, 1, TpmAlg::Null, TpmAlg::Sha256));
   EXPECT_SUCCESS(start(16, 3, TpmAlg::Null, TpmAlg::Sha256));
+  for (size_t i = 3; i < kMaxLoadedSessions; ++i) {
+    EXPECT_SUCCESS(start(16, 0, TpmAlg::Null, TpmAlg::Sha256));
+  }
   EXPECT_RC(start(16, 0, TpmAlg::Null, TpmAlg::Sha256), Rc::SessionMemory);
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/hash.h"
+#include "engine/tpm.h"
 #include "tests/engine/test_util.h"
 
 namespace tpm2emu::engine::test {
@@ -96,7 +97,7 @@ TEST(HashSequence, WrongAuthGivesBadAuth) {
 
 TEST(HashSequence, ObjectSlotsAreLimited) {
   TestTpm t;
-  for (int i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < kMaxLoadedObjects; ++i) {
     StartSequence(t, TpmAlg::Sha256, "");
   }
   EXPECT_RC(t.Run(Command(TpmCc::HashSequenceStart).Sized("").U16(TpmAlg::Sha256)),
