@@ -23,7 +23,7 @@ class Backend {
   virtual Bytes Execute(std::span<const uint8_t> command, uint8_t locality) = 0;
   virtual Status PowerOn() = 0;  // runs _TPM_Init; a no-op when already on
   virtual Status PowerOff() = 0;
-  virtual Status Reset() = 0;    // _TPM_Init while powered
+  virtual Status Reset() = 0;  // _TPM_Init while powered
   virtual bool IsPoweredOn() = 0;
   virtual Status SetNvAvailable(bool on) = 0;
   virtual Status SetPhysicalPresence(bool on) = 0;

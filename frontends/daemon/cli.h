@@ -1,0 +1,47 @@
+#pragma once
+// The tpm2emu command line, parsed by hand (it is small):
+//
+//   tpm2emu --help | --version
+//   tpm2emu serve [--state DIR | --ephemeral] [--state-backup] [--mssim HOST:PORT]
+//                 [--log-level error|warn|info|debug]
+//
+// Options take their value as the next argument or after '='. Errors are InvalidArgument with
+// the text to print after "tpm2emu: ".
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "engine/base/status.h"
+#include "frontends/backend/log.h"
+
+namespace tpm2emu::daemon {
+
+inline constexpr char kDefaultStateDir[] = "./tpm2emu-state";
+inline constexpr char kDefaultHost[] = "127.0.0.1";
+inline constexpr uint16_t kDefaultPort = 2321;
+
+struct ServeOptions {
+  std::string state_dir = kDefaultStateDir;
+  bool ephemeral = false;     // in-memory TPM, nothing written
+  bool state_backup = false;  // DirStoreOptions::keep_backup
+  std::string host = kDefaultHost;
+  uint16_t port = kDefaultPort;  // command port; platform = port + 1 (both ephemeral for 0)
+  backend::LogLevel log_level = backend::LogLevel::kWarn;
+};
+
+enum class Action { kHelp, kServeHelp, kVersion, kServe };
+
+struct Invocation {
+  Action action = Action::kHelp;
+  ServeOptions serve;
+};
+
+// `args` excludes the program name.
+StatusOr<Invocation> ParseCommandLine(std::span<const char* const> args);
+
+std::string HelpText();
+std::string ServeHelpText();
+std::string VersionText();
+
+}  // namespace tpm2emu::daemon
