@@ -1,0 +1,58 @@
+#pragma once
+// The explicit, versioned encoding of a whole set of records (the DirStore state file image),
+// kept apart from the file I/O so that it can be tested and fuzzed alone, and so that a later
+// append-only journal can reuse the record layout inside its checksummed batches.
+//
+// Layout, integers big-endian:
+//   magic "T2EMUST\0" | u32 format version (1) | u64 generation | u32 record count |
+//   count x (u16 key length, key, u32 value length, value) | SHA-256 of every byte before it
+// Keys are strictly ascending (bytewise), so one Records value has exactly one image and a
+// decoder can reject duplicated keys instead of silently picking one.
+//
+// All functions are pure and thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/base/bytes.h"
+#include "engine/base/status.h"
+#include "nvstore/store.h"
+
+namespace tpm2emu::nvstore {
+
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr size_t kMaxKeySize = 0xFFFF;  // the u16 key length
+// Upper bound of a whole image. A TPM's NV state is a few hundred KiB at most; the bound exists
+// so that a damaged length or file size read from disk cannot make us allocate without limit.
+// Commit refuses state beyond it, so a store never writes an image it would refuse to load.
+inline constexpr size_t kMaxImageSize = size_t{64} << 20;
+
+// The records plus the generation counter that each Commit increments.
+struct State {
+  Records records;
+  uint64_t generation = 0;
+};
+
+// kInvalidArgument when a key in the batch is longer than kMaxKeySize. Checking the batch before
+// applying any of it keeps Commit all-or-nothing.
+Status CheckBatch(const Batch& batch);
+
+// Applies an already checked batch: a value replaces a record, nullopt deletes it.
+void ApplyBatch(const Batch& batch, Records& records);
+
+// The size of the image of `records` (no limit is checked; the result does not overflow for
+// anything that fits in memory).
+size_t EncodedSize(const Records& records);
+
+// kInvalidArgument when the image of `records` would exceed kMaxImageSize or a key kMaxKeySize.
+Status CheckRecords(const Records& records);
+
+// The image of `state`: kInvalidArgument as CheckRecords, kInternal if OpenSSL fails to hash.
+StatusOr<Bytes> EncodeState(const State& state);
+
+// Decodes an image. On failure returns kCorrupt whose message is a reason phrased to follow the
+// file's name, e.g. "fails its checksum (corrupted or truncated)"; the caller adds the name.
+// Never allocates more than the size of `image` (which may hold anything).
+StatusOr<State> DecodeState(ByteSpan image);
+
+}  // namespace tpm2emu::nvstore
