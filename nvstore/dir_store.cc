@@ -374,6 +374,11 @@ StatusOr<std::unique_ptr<Store>> OpenDirStore(const std::string& dir,
     return InvalidArgument("the state directory path is empty");
   }
   if (::mkdir(dir.c_str(), 0700) == 0) {
+    // A caller's umask (tpm2-tools sets 0177) must not leave us a directory we cannot enter.
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return IoError("cannot set the mode of state directory " + dir + " (" + ErrnoText(errno) +
+                     ")");
+    }
     // Make the new directory's entry durable, or a power loss could drop the directory with
     // everything committed in it, and the TPM would silently start anew.
     std::string parent = ParentOf(dir);
