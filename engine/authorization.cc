@@ -60,7 +60,7 @@ Result<SessionUse> Tpm::CheckSessions(const CommandDef& def, std::vector<AuthSes
       return Rc::Value.Session(n);
     }
     auto it = reset_.sessions.find(s.handle);
-    if (it == reset_.sessions.end()) {
+    if (it == reset_.sessions.end() || !it->second.loaded) {
       return Rc::ReferenceS(static_cast<uint32_t>(i));
     }
     for (size_t j = 0; j < i; ++j) {
@@ -102,11 +102,24 @@ Result<SessionUse> Tpm::CheckSessions(const CommandDef& def, std::vector<AuthSes
 
 RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& use,
                                 size_t auth_handles, const std::array<uint32_t, 3>& auth_entity,
-                                ByteSpan cp_data) {
+                                const std::array<Role, 3>& auth_role, ByteSpan cp_data) {
   for (size_t i = 0; i < auth_handles; ++i) {
     AuthSession& s = sessions[i];
     uint32_t n = static_cast<uint32_t>(i + 1);
     uint32_t entity = auth_entity[i];
+    // Part 1 §19.?: an object's userWithAuth / adminWithPolicy decide whether its authValue
+    // may be used (password or HMAC) or only its policy.
+    bool is_policy = s.session != nullptr && s.session->is_policy();
+    if (auto it = reset_.objects.find(entity); it != reset_.objects.end() && !is_policy) {
+      const wire::TpmtPublic& pub = it->second.pub;
+      bool user_ok = pub.Has(wire::TpmaObject::UserWithAuth) || it->second.sequence.has_value() ||
+                     pub.name_alg == TpmAlg::Null;
+      if ((auth_role[i] == Role::kUser && !user_ok) ||
+          (auth_role[i] == Role::kAdmin && pub.Has(wire::TpmaObject::AdminWithPolicy))) {
+        return Rc::AuthUnavailable;
+      }
+    }
+    TRY(CheckLockout(entity));
     if (s.session == nullptr) {
       TRY(AuthorizeWithPassword(entity, s.hmac.span(), n));
       continue;

@@ -11,12 +11,22 @@ namespace {
 
 constexpr Role N = Role::kNone;
 constexpr Role U = Role::kUser;
+constexpr Role A = Role::kAdmin;
 
 constexpr CommandDef kCommands[] = {
+    Def<hierarchy::HierarchyControl>(TpmCc::HierarchyControl, {U, N, N}, kNv),
+    Def<hierarchy::ChangeEps>(TpmCc::ChangeEps, {U, N, N}, kNv),
+    Def<hierarchy::ChangePps>(TpmCc::ChangePps, {U, N, N}, kNv),
+    Def<hierarchy::Clear>(TpmCc::Clear, {U, N, N}, kNv),
+    Def<hierarchy::ClearControl>(TpmCc::ClearControl, {U, N, N}, kNv),
     Def<clock::ClockSet>(TpmCc::ClockSet, {U, N, N}, kNv),
     Def<hierarchy::HierarchyChangeAuth>(TpmCc::HierarchyChangeAuth, {U, N, N}, kNv | kDecrypt2),
     Def<pcr::PcrAllocate>(TpmCc::PcrAllocate, {U, N, N}, kNv),
+    Def<hierarchy::SetPrimaryPolicy>(TpmCc::SetPrimaryPolicy, {U, N, N}, kNv | kDecrypt2),
     Def<clock::ClockRateAdjust>(TpmCc::ClockRateAdjust, {U, N, N}, 0),
+    Def<object::CreatePrimary>(TpmCc::CreatePrimary, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<hierarchy::DictionaryAttackLockReset>(TpmCc::DictionaryAttackLockReset, {U, N, N}, kNv),
+    Def<hierarchy::DictionaryAttackParameters>(TpmCc::DictionaryAttackParameters, {U, N, N}, kNv),
     Def<pcr::PcrEvent>(TpmCc::PcrEvent, {U, N, N}, kDecrypt2),
     Def<pcr::PcrReset>(TpmCc::PcrReset, {U, N, N}, 0),
     Def<hash::SequenceComplete>(TpmCc::SequenceComplete, {U, N, N}, kDecrypt2 | kEncrypt2),
@@ -25,9 +35,27 @@ constexpr CommandDef kCommands[] = {
     Def<startup::Startup>(TpmCc::Startup, {N, N, N}, kNv | kNoSessions),
     Def<startup::Shutdown>(TpmCc::Shutdown, {N, N, N}, kNv),
     Def<random::StirRandom>(TpmCc::StirRandom, {N, N, N}, kDecrypt2),
+    Def<object::ObjectChangeAuth>(TpmCc::ObjectChangeAuth, {A, N, N}, kDecrypt2 | kEncrypt2),
+    Def<object::Create>(TpmCc::Create, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<asym::EcdhZGen>(TpmCc::EcdhZGen, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<sym::Hmac>(TpmCc::Hmac, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<object::Load>(TpmCc::Load, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<asym::RsaDecrypt>(TpmCc::RsaDecrypt, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<sym::HmacStart>(TpmCc::HmacStart, {U, N, N}, kDecrypt2),
     Def<hash::SequenceUpdate>(TpmCc::SequenceUpdate, {U, N, N}, kDecrypt2),
+    Def<asym::Sign>(TpmCc::Sign, {U, N, N}, kDecrypt2),
+    Def<object::Unseal>(TpmCc::Unseal, {U, N, N}, kEncrypt2),
+    Def<context::ContextLoad>(TpmCc::ContextLoad, {N, N, N}, kNoSessions),
+    Def<context::ContextSave>(TpmCc::ContextSave, {N, N, N}, kNoSessions),
+    Def<asym::EcdhKeyGen>(TpmCc::EcdhKeyGen, {N, N, N}, kEncrypt2),
+    Def<sym::EncryptDecrypt>(TpmCc::EncryptDecrypt, {U, N, N}, kEncrypt2),
     Def<context::FlushContext>(TpmCc::FlushContext, {N, N, N}, kNoSessions),
+    Def<object::LoadExternal>(TpmCc::LoadExternal, {N, N, N}, kDecrypt2 | kEncrypt2),
+    Def<object::ReadPublic>(TpmCc::ReadPublic, {N, N, N}, kEncrypt2),
+    Def<asym::RsaEncrypt>(TpmCc::RsaEncrypt, {N, N, N}, kDecrypt2 | kEncrypt2),
     Def<session::StartAuthSession>(TpmCc::StartAuthSession, {N, N, N}, kDecrypt2 | kEncrypt2),
+    Def<asym::VerifySignature>(TpmCc::VerifySignature, {N, N, N}, kDecrypt2),
+    Def<asym::EccParameters>(TpmCc::EccParameters, {N, N, N}, 0),
     Def<capability::GetCapability>(TpmCc::GetCapability, {N, N, N}, 0),
     Def<random::GetRandom>(TpmCc::GetRandom, {N, N, N}, kEncrypt2),
     Def<testing::GetTestResult>(TpmCc::GetTestResult, {N, N, N}, kEncrypt2),
@@ -38,6 +66,8 @@ constexpr CommandDef kCommands[] = {
     Def<hash::EventSequenceComplete>(TpmCc::EventSequenceComplete, {U, U, N}, kDecrypt2),
     Def<hash::HashSequenceStart>(TpmCc::HashSequenceStart, {N, N, N}, kDecrypt2),
     Def<capability::TestParms>(TpmCc::TestParms, {N, N, N}, 0),
+    Def<object::CreateLoaded>(TpmCc::CreateLoaded, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<sym::EncryptDecrypt2>(TpmCc::EncryptDecrypt2, {U, N, N}, kDecrypt2 | kEncrypt2),
 };
 
 constexpr bool IsSorted() {

@@ -129,8 +129,10 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
   // Authorization area (Part 3 §5.4).
   size_t auth_handles = 0;
   std::array<uint32_t, 3> auth_entity{};  // the entity each authorization session authorizes
+  std::array<Role, 3> auth_role{};
   for (size_t i = 0; i < def->num_handles; ++i) {
     if (def->roles[i] != Role::kNone) {
+      auth_role[auth_handles] = def->roles[i];
       auth_entity[auth_handles++] = handles[i];
     }
   }
@@ -167,7 +169,13 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
     cp_data.insert(cp_data.end(), name->begin(), name->end());
   }
   cp_data.insert(cp_data.end(), params.begin(), params.end());
-  if (auto st = AuthorizeSessions(sessions, use, auth_handles, auth_entity, cp_data); !st.ok()) {
+  if (auto st = AuthorizeSessions(sessions, use, auth_handles, auth_entity, auth_role, cp_data);
+      !st.ok()) {
+    // A counted failure must survive a power loss, or guesses would be free.
+    if (auto pst = Persist(); !pst.ok()) {
+      EnterFailureMode("cannot commit state: " + pst.message());
+      return ErrorResponse(Rc::Failure);
+    }
     return ErrorResponse(st.error());
   }
   if ((def->flags & kNv) != 0 && !nv_available_) {

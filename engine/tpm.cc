@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "crypto/ecc.h"
+#include "crypto/kdf.h"
+#include "crypto/rsa.h"
+#include "engine/state/object_util.h"
 #include "engine/wire/marshal.h"
 
 namespace tpm2emu::engine {
@@ -178,6 +182,13 @@ nvstore::Records Tpm::EncodeRecords() {
                                   &persistent_.lockout_policy}) {
       wire::Marshal(w, *p);
     }
+    w.U8(persistent_.disable_clear ? 1 : 0);
+    w.U32(persistent_.failed_tries);
+    w.U32(persistent_.max_tries);
+    w.U32(persistent_.recovery_time_s);
+    w.U32(persistent_.lockout_recovery_s);
+    w.U64(persistent_.lockout_auth_locked_until_ms);
+    w.U64(persistent_.last_recovery_ms);
     out["hierarchy"] = w.Take();
   }
   {
@@ -254,6 +265,13 @@ Status Tpm::DecodeRecords(const nvstore::Records& records) {
                             &persistent_.lockout_policy}) {
       ok = ok && wire::Unmarshal(r, *p).ok();
     }
+    uint8_t disable_clear = 0;
+    ok = ok && r.U8(disable_clear).ok() && r.U32(persistent_.failed_tries).ok() &&
+         r.U32(persistent_.max_tries).ok() && r.U32(persistent_.recovery_time_s).ok() &&
+         r.U32(persistent_.lockout_recovery_s).ok() &&
+         r.U64(persistent_.lockout_auth_locked_until_ms).ok() &&
+         r.U64(persistent_.last_recovery_ms).ok();
+    persistent_.disable_clear = disable_clear != 0;
     if (!ok || !r.empty()) {
       return corrupt("hierarchy");
     }
@@ -537,7 +555,8 @@ RcStatus Tpm::CheckHandleReference(uint32_t handle, uint32_t n) {
       return {};
     case TpmHt::HmacSession:
     case TpmHt::PolicySession:
-      if (reset_.sessions.find(handle) == reset_.sessions.end()) {
+      if (auto it = reset_.sessions.find(handle);
+          it == reset_.sessions.end() || !it->second.loaded) {
         return Rc::ReferenceH(n);
       }
       return {};
@@ -554,10 +573,76 @@ RcStatus Tpm::CheckHandleReference(uint32_t handle, uint32_t n) {
   }
 }
 
-TpmRc Tpm::AuthFailure(uint32_t handle, uint32_t session_number) const {
-  // Part 1 §16.? only lockoutAuth among the permanent handles is DA-protected.
-  return handle == TpmRh::Lockout ? Rc::AuthFail.Session(session_number)
-                                  : Rc::BadAuth.Session(session_number);
+bool Tpm::IsDaProtected(uint32_t handle) const {
+  if (handle == TpmRh::Lockout) {
+    return true;
+  }
+  auto it = reset_.objects.find(handle);
+  if (it != reset_.objects.end()) {
+    const Object& obj = it->second;
+    return !obj.sequence && !obj.pub.Has(wire::TpmaObject::NoDa);
+  }
+  // Other permanent handles (owner, endorsement, platform) and PCRs are not DA-protected.
+  // TODO(#4): NV indices without TPMA_NV_NO_DA.
+  return false;
+}
+
+bool Tpm::InLockout() {
+  PersistentState& p = persistent_;
+  // Part 1 §19.8.?: one failure is forgiven per recoveryTime of Clock; recoveryTime 0 means
+  // only TPM2_DictionaryAttackLockReset clears them.
+  if (p.recovery_time_s != 0 && p.failed_tries > 0) {
+    uint64_t now = clock_ms();
+    uint64_t step = uint64_t{p.recovery_time_s} * 1000;
+    if (p.last_recovery_ms > now) {
+      p.last_recovery_ms = now;
+    }
+    uint64_t forgiven = (now - p.last_recovery_ms) / step;
+    if (forgiven > 0) {
+      p.failed_tries = forgiven >= p.failed_tries ? 0 : p.failed_tries - static_cast<uint32_t>(forgiven);
+      p.last_recovery_ms += forgiven * step;
+    }
+  }
+  return p.failed_tries >= p.max_tries;
+}
+
+RcStatus Tpm::CheckLockout(uint32_t handle) {
+  if (!IsDaProtected(handle)) {
+    return {};
+  }
+  if (handle == TpmRh::Lockout) {
+    uint64_t until = persistent_.lockout_auth_locked_until_ms;
+    if (until != 0 && clock_ms() < until) {
+      return Rc::Lockout;
+    }
+    return {};
+  }
+  if (InLockout()) {
+    return Rc::Lockout;
+  }
+  return {};
+}
+
+TpmRc Tpm::AuthFailure(uint32_t handle, uint32_t session_number) {
+  if (!IsDaProtected(handle)) {
+    return Rc::BadAuth.Session(session_number);
+  }
+  PersistentState& p = persistent_;
+  if (handle == TpmRh::Lockout) {
+    // Part 1 §19.8.?: a wrong lockoutAuth blocks it for lockoutRecovery (until the next
+    // TPM Reset when that is 0).
+    p.lockout_auth_locked_until_ms =
+        p.lockout_recovery_s == 0 ? ~uint64_t{0} : clock_ms() + uint64_t{p.lockout_recovery_s} * 1000;
+  } else {
+    InLockout();
+    if (p.failed_tries == 0) {
+      p.last_recovery_ms = clock_ms();
+    }
+    if (p.failed_tries < p.max_tries) {
+      ++p.failed_tries;
+    }
+  }
+  return Rc::AuthFail.Session(session_number);
 }
 
 RcStatus Tpm::AuthorizeWithPassword(uint32_t handle, ByteSpan password, uint32_t session_number) {
@@ -568,9 +653,82 @@ RcStatus Tpm::AuthorizeWithPassword(uint32_t handle, ByteSpan password, uint32_t
   return {};
 }
 
-Result<SecretBytes> Tpm::DecryptSalt(uint32_t /*tpm_key*/, ByteSpan /*encrypted*/) {
-  // Only sequence objects can be loaded so far, and they are not asymmetric keys.
-  return Rc::Key.Handle(1);
+Result<Object*> Tpm::FindObject(uint32_t handle, uint32_t handle_number) {
+  auto it = reset_.objects.find(handle);
+  if (it == reset_.objects.end()) {
+    return Rc::ReferenceH(handle_number - 1);
+  }
+  return &it->second;
+}
+
+Result<uint32_t> Tpm::InsertObject(Object obj) {
+  if (reset_.objects.size() >= kMaxLoadedObjects) {
+    return Rc::ObjectMemory;
+  }
+  uint32_t handle = AllocateTransientHandle();
+  if (handle == 0) {
+    return Rc::ObjectHandles;
+  }
+  reset_.objects.emplace(handle, std::move(obj));
+  return handle;
+}
+
+const SecretBytes* Tpm::HierarchySeed(uint32_t hierarchy) const {
+  switch (hierarchy) {
+    case TpmRh::Owner:
+      return &persistent_.sps;
+    case TpmRh::Endorsement:
+      return &persistent_.eps;
+    case TpmRh::Platform:
+      return &persistent_.pps;
+    case TpmRh::Null:
+      return &reset_.null_seed;
+    default:
+      return nullptr;
+  }
+}
+
+Result<SecretBytes> Tpm::DecryptSalt(uint32_t tpm_key, ByteSpan encrypted) {
+  TRY_ASSIGN(Object * key, FindObject(tpm_key, 1));
+  if (key->sequence || (key->pub.type != TpmAlg::Rsa && key->pub.type != TpmAlg::Ecc) ||
+      key->public_only) {
+    return Rc::Key.Handle(1);
+  }
+  if (!key->pub.Has(wire::TpmaObject::Decrypt)) {
+    return Rc::Attributes.Handle(1);
+  }
+  uint16_t h = key->pub.name_alg;
+  size_t digest = crypto::DigestSize(h);
+  if (const auto* rsa = std::get_if<wire::RsaDetail>(&key->pub.detail)) {
+    if (rsa->scheme.scheme != TpmAlg::Null && rsa->scheme.scheme != TpmAlg::Oaep) {
+      return Rc::Value.Param(2);
+    }
+    // Part 1 §?? secret sharing with RSA: OAEP with the key's nameAlg and the label "SECRET".
+    TRY_ASSIGN(auto priv, crypto::RsaFromPrime(crypto::RsaPublicKey{rsa->unique, rsa->exponent},
+                                               key->sensitive));
+    static constexpr uint8_t kLabel[] = {'S', 'E', 'C', 'R', 'E', 'T', 0};
+    auto salt = crypto::RsaDecrypt(priv, TpmAlg::Oaep, h, kLabel, encrypted);
+    if (!salt.ok() || salt->size() > digest) {
+      return Rc::Value.Param(2);
+    }
+    return std::move(salt).value();
+  }
+  const auto& ecc = std::get<wire::EccDetail>(key->pub.detail);
+  if (ecc.scheme.scheme != TpmAlg::Null && ecc.scheme.scheme != TpmAlg::EcDh) {
+    return Rc::Value.Param(2);
+  }
+  // Part 1 §?? secret sharing with ECC: the caller's ephemeral point Qe; Z = d·Qe and
+  // salt = KDFe(nameAlg, Z.x, "SECRET", Qe.x, Qs.x, digest bits).
+  wire::Reader r(encrypted);
+  wire::Tpm2bBytes<wire::kMaxEccKeyBytes> x, y;
+  if (!wire::Unmarshal(r, x).ok() || !wire::Unmarshal(r, y).ok() || !r.empty()) {
+    return Rc::Value.Param(2);
+  }
+  auto z = crypto::EcdhZ(ecc.curve, key->sensitive, crypto::EccPoint{x.data, y.data});
+  if (!z.ok()) {
+    return Rc::Value.Param(2);
+  }
+  return crypto::KdfE(h, z->x, "SECRET", x.data, ecc.x, static_cast<uint32_t>(digest * 8));
 }
 
 Result<ByteSpan> Tpm::EntityAuth(uint32_t handle) {
@@ -592,6 +750,9 @@ Result<Bytes> Tpm::EntityName(uint32_t handle) {
   if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
     return nv::Name(*this, handle);
   }
+  if (auto it = reset_.objects.find(handle); it != reset_.objects.end()) {
+    return it->second.name;
+  }
   Bytes name;
   AppendBe32(name, handle);
   return name;
@@ -611,12 +772,19 @@ wire::TpmtHa Tpm::EntityPolicy(uint32_t handle) {
       if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
         return nv::Policy(*this, handle);
       }
+      if (auto it = reset_.objects.find(handle); it != reset_.objects.end()) {
+        const wire::TpmtPublic& pub = it->second.pub;
+        return pub.auth_policy.empty() ? NullPolicy() : wire::TpmtHa{pub.name_alg, pub.auth_policy};
+      }
       return NullPolicy();
   }
 }
 
 Result<uint32_t> Tpm::AllocateSessionHandle(bool policy) {
-  size_t loaded = reset_.sessions.size();
+  size_t loaded = 0;
+  for (const auto& [h, s] : reset_.sessions) {
+    loaded += s.loaded ? 1 : 0;
+  }
   if (loaded >= kMaxLoadedSessions) {
     return Rc::SessionMemory;
   }
@@ -646,7 +814,40 @@ StatusOr<Bytes> Tpm::SaveVolatile() {
   wire::Marshal(w, clear_.platform_policy);
   w.U8(static_cast<uint8_t>((clear_.ph_enable ? 1 : 0) | (clear_.sh_enable ? 2 : 0) |
                             (clear_.eh_enable ? 4 : 0) | (clear_.ph_enable_nv ? 8 : 0)));
-  // Sequence objects are not kept: OpenSSL cannot export a digest's running state.
+  // Loaded objects and sessions; sequence objects are not kept (OpenSSL cannot export a
+  // digest's running state).
+  uint32_t objects = 0;
+  for (const auto& [h, obj] : reset_.objects) {
+    objects += obj.sequence ? 0 : 1;
+  }
+  w.U32(objects);
+  for (const auto& [h, obj] : reset_.objects) {
+    if (!obj.sequence) {
+      w.U32(h);
+      Bytes enc = EncodeObject(obj);
+      w.U32(static_cast<uint32_t>(enc.size()));
+      w.Raw(enc);
+      SecureWipe(enc.data(), enc.size());
+    }
+  }
+  w.U32(static_cast<uint32_t>(reset_.sessions.size()));
+  for (const auto& [h, ses] : reset_.sessions) {
+    w.U32(h);
+    w.U8(ses.type);
+    w.U16(ses.auth_hash);
+    PutSecret(w, ses.session_key);
+    PutSecret(w, ses.nonce_tpm);
+    PutSecret(w, ses.nonce_caller);
+    wire::Marshal(w, ses.symmetric);
+    PutSecret(w, ses.bind_name);
+    PutSecret(w, ses.bind_auth);
+    PutSecret(w, ses.policy_digest);
+    w.U8(static_cast<uint8_t>((ses.bound ? 1 : 0) | (ses.needs_auth_value ? 2 : 0) |
+                              (ses.needs_password ? 4 : 0) | (ses.loaded ? 8 : 0)));
+    w.U64(ses.context_sequence);
+  }
+  w.U64(reset_.context_counter);
+  w.U32(reset_.next_transient);
   return w.Take();
 }
 
@@ -661,8 +862,46 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
             r.U8(started).ok() && r.U64(clock).ok() && GetPcrValues(r, pcrs).ok() &&
             r.U32(reset.pcr_update_counter).ok() && GetSecret(r, reset.null_proof).ok() &&
             GetSecret(r, reset.null_seed).ok() && GetSecret(r, clear.platform_auth).ok() &&
-            wire::Unmarshal(r, clear.platform_policy).ok() && r.U8(enables).ok() && r.empty();
-  if (!ok || pcrs.size() != persistent_.pcr_allocation.size()) {
+            wire::Unmarshal(r, clear.platform_policy).ok() && r.U8(enables).ok();
+  uint32_t objects = 0;
+  ok = ok && r.U32(objects).ok() && objects <= kMaxLoadedObjects;
+  for (uint32_t i = 0; ok && i < objects; ++i) {
+    uint32_t h = 0, len = 0;
+    ok = r.U32(h).ok() && r.U32(len).ok();
+    auto enc = ok ? r.Take(len) : Result<ByteSpan>(Rc::Size);
+    auto obj = enc.ok() ? DecodeObject(*enc) : Result<Object>(Rc::Size);
+    ok = ok && obj.ok();
+    if (ok) {
+      reset.objects.emplace(h, std::move(obj).value());
+    }
+  }
+  uint32_t sessions = 0;
+  ok = ok && r.U32(sessions).ok() && sessions <= kMaxActiveSessions;
+  for (uint32_t i = 0; ok && i < sessions; ++i) {
+    Session ses;
+    uint32_t h = 0;
+    uint8_t flags = 0;
+    SecretBytes nt, nc, bn, pd;
+    ok = r.U32(h).ok() && r.U8(ses.type).ok() && r.U16(ses.auth_hash).ok() &&
+         GetSecret(r, ses.session_key).ok() && GetSecret(r, nt).ok() && GetSecret(r, nc).ok() &&
+         wire::Unmarshal(r, ses.symmetric).ok() && GetSecret(r, bn).ok() &&
+         GetSecret(r, ses.bind_auth).ok() && GetSecret(r, pd).ok() && r.U8(flags).ok() &&
+         r.U64(ses.context_sequence).ok();
+    ses.handle = h;
+    ses.nonce_tpm = ToBytes(nt.span());
+    ses.nonce_caller = ToBytes(nc.span());
+    ses.bind_name = ToBytes(bn.span());
+    ses.policy_digest = ToBytes(pd.span());
+    ses.bound = (flags & 1) != 0;
+    ses.needs_auth_value = (flags & 2) != 0;
+    ses.needs_password = (flags & 4) != 0;
+    ses.loaded = (flags & 8) != 0;
+    if (ok) {
+      reset.sessions.emplace(h, std::move(ses));
+    }
+  }
+  ok = ok && r.U64(reset.context_counter).ok() && r.U32(reset.next_transient).ok() && r.empty();
+  if (!ok || (started != 0 && pcrs.size() != persistent_.pcr_allocation.size())) {
     return CorruptError("saved volatile TPM state is malformed");
   }
   clear.ph_enable = (enables & 1) != 0;

@@ -32,6 +32,10 @@ inline constexpr uint16_t kContextHashAlg = TpmAlg::Sha256;  // TPM_PT_CONTEXT_H
 inline constexpr size_t kMaxLoadedObjects = 16;                // TPM_PT_HR_TRANSIENT_MIN
 inline constexpr size_t kMaxLoadedSessions = 16;               // TPM_PT_HR_LOADED_MIN
 inline constexpr size_t kMaxActiveSessions = 64;               // TPM_PT_ACTIVE_SESSIONS_MAX
+// TPM_PT_MAX_OBJECT_CONTEXT / _SESSION_CONTEXT: the largest context blob (an RSA-4096 key with
+// its public area, one prime and the protection overhead; a session context is small).
+inline constexpr uint32_t kMaxObjectContext = 2048;
+inline constexpr uint32_t kMaxSessionContext = 128;
 
 // State that survives everything but TPM2_Clear or a change of seed (kept in the store).
 struct PersistentState {
@@ -50,6 +54,15 @@ struct PersistentState {
   std::vector<std::vector<Bytes>> saved_pcrs;
   uint32_t saved_pcr_update_counter = 0;
   int8_t clock_adjust = 0;
+  bool disable_clear = false;  // TPM2_ClearControl
+  // Dictionary-attack protection (Part 1 §19.8): failures counted against maxTries, one
+  // forgiven every recoveryTime seconds; lockoutAuth itself locks for lockoutRecovery seconds.
+  uint32_t failed_tries = 0;
+  uint32_t max_tries = 3;
+  uint32_t recovery_time_s = 1000;
+  uint32_t lockout_recovery_s = 1000;
+  uint64_t lockout_auth_locked_until_ms = 0;  // in Clock time; 0 = not locked
+  uint64_t last_recovery_ms = 0;              // Clock time of the last forgiven failure
 };
 
 // Volatile state cleared by a TPM Reset (Startup(CLEAR) without a saved state).
@@ -60,6 +73,7 @@ struct ResetState {
   std::map<uint32_t, Object> objects;  // transient handle -> object
   uint32_t next_transient = 0x80000000;
   std::map<uint32_t, Session> sessions;        // session handle -> session
+  uint64_t context_counter = 0;                // TPMS_CONTEXT.sequence of the next save
 };
 
 // Volatile state cleared by a TPM Reset or Restart.
@@ -90,6 +104,7 @@ struct SessionUse {
 };
 
 struct CommandDef;
+enum class Role : uint8_t;
 
 class Tpm final : public TpmInstance {
  public:
@@ -154,6 +169,14 @@ class Tpm final : public TpmInstance {
   Bytes Ticket(uint32_t hierarchy, uint16_t tag, ByteSpan data);
 
   uint32_t AllocateTransientHandle();
+  // A loaded object (TPM_RC_REFERENCE_Hn when there is none; handle_number is 1-based).
+  Result<Object*> FindObject(uint32_t handle, uint32_t handle_number);
+  // Loads an object into a free slot (TPM_RC_OBJECT_MEMORY when full).
+  Result<uint32_t> InsertObject(Object obj);
+  // Whether DA-protected authorizations are refused now (after forgiving elapsed failures).
+  bool InLockout();
+  // The primary seed of a hierarchy (the null seed for TPM_RH_NULL), or null.
+  const SecretBytes* HierarchySeed(uint32_t hierarchy) const;
   // TPM2_StartAuthSession's salt: decrypts `encrypted` with the loaded key `tpm_key`
   // (RSA-OAEP or ECDH with the label "SECRET", Part 1 §16.6.?).
   Result<SecretBytes> DecryptSalt(uint32_t tpm_key, ByteSpan encrypted);
@@ -177,15 +200,21 @@ class Tpm final : public TpmInstance {
   RcStatus CheckHandleReference(uint32_t handle, uint32_t n);
   // Part 1 §19.8.4: a password session's hmac field is the entity's authValue.
   RcStatus AuthorizeWithPassword(uint32_t handle, ByteSpan password, uint32_t session_number);
-  // The error for a failed authorization of `handle` (DA-protected entities: TPM_RC_AUTH_FAIL).
-  TpmRc AuthFailure(uint32_t handle, uint32_t session_number) const;
+  // The error for a failed authorization of `handle` (DA-protected entities: TPM_RC_AUTH_FAIL,
+  // counted against the lockout).
+  TpmRc AuthFailure(uint32_t handle, uint32_t session_number);
+  // Whether authorizing `handle` is subject to dictionary-attack protection.
+  bool IsDaProtected(uint32_t handle) const;
+  // TPM_RC_LOCKOUT while the TPM (or, for lockoutAuth, the lockout hierarchy) is locked out.
+  RcStatus CheckLockout(uint32_t handle);
+
   // Part 1 §16.6 and §18: session checks, HMAC authorization, parameter encryption.
   Result<SessionUse> CheckSessions(const CommandDef& def, std::vector<AuthSession>& sessions,
                                    size_t auth_handles,
                                    const std::array<uint32_t, 3>& auth_entity);
   RcStatus AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& use,
                              size_t auth_handles, const std::array<uint32_t, 3>& auth_entity,
-                             ByteSpan cp_data);
+                             const std::array<Role, 3>& auth_role, ByteSpan cp_data);
   RcStatus CryptParameter(const AuthSession& s, const SessionUse& use, size_t index,
                           const std::array<uint32_t, 3>& auth_entity, Bytes& params,
                           bool command);

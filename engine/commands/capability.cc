@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "crypto/ecc.h"
 #include "engine/commands/commands.h"
 #include "engine/commands/pcr_attributes.h"
 #include "engine/tpm.h"
@@ -12,7 +13,13 @@ namespace tpm2emu::engine::capability {
 namespace {
 
 // Part 2 §8.2 TPMA_ALGORITHM bits
-constexpr uint32_t kAlgHash = 0x00000004;
+constexpr uint32_t kAsym = 0x1;
+constexpr uint32_t kSym = 0x2;
+constexpr uint32_t kAlgHash = 0x4;
+constexpr uint32_t kObject = 0x8;
+constexpr uint32_t kSigning = 0x100;
+constexpr uint32_t kEncrypting = 0x200;
+constexpr uint32_t kMethod = 0x400;
 
 struct AlgProperty {
   uint16_t alg;
@@ -21,10 +28,32 @@ struct AlgProperty {
 
 // The algorithms the engine implements, in TPM_ALG_ID order.
 constexpr AlgProperty kAlgorithms[] = {
+    {TpmAlg::Rsa, kAsym | kObject},
     {TpmAlg::Sha1, kAlgHash},
+    {TpmAlg::Hmac, kAlgHash | kSigning},
+    {TpmAlg::Aes, kSym},
+    {TpmAlg::Mgf1, kAlgHash | kMethod},
+    {TpmAlg::KeyedHash, kAlgHash | kObject},
+    {TpmAlg::Xor, kSym | kAlgHash},
     {TpmAlg::Sha256, kAlgHash},
     {TpmAlg::Sha384, kAlgHash},
     {TpmAlg::Sha512, kAlgHash},
+    {TpmAlg::Null, 0},
+    {TpmAlg::RsaSsa, kAsym | kSigning},
+    {TpmAlg::RsaEs, kAsym | kEncrypting},
+    {TpmAlg::RsaPss, kAsym | kSigning},
+    {TpmAlg::Oaep, kAsym | kEncrypting},
+    {TpmAlg::EcDsa, kAsym | kSigning},
+    {TpmAlg::EcDh, kAsym | kMethod},
+    {TpmAlg::Kdf1Sp800_56a, kAlgHash | kMethod},
+    {TpmAlg::Kdf1Sp800_108, kAlgHash | kMethod},
+    {TpmAlg::Ecc, kAsym | kObject},
+    {TpmAlg::SymCipher, kObject},
+    {TpmAlg::Ctr, kSym | kEncrypting},
+    {TpmAlg::Ofb, kSym | kEncrypting},
+    {TpmAlg::Cbc, kSym | kEncrypting},
+    {TpmAlg::Cfb, kSym | kEncrypting},
+    {TpmAlg::Ecb, kSym | kEncrypting},
 };
 
 // Part 2 §10.10.? capacity of each list in MAX_CAP_BUFFER (less capability and count).
@@ -63,11 +92,17 @@ uint32_t CommandAttributes(const CommandDef& def) {
 std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
   const Profile& prof = tpm.profile();
   const PersistentState& p = tpm.persistent();
+  uint32_t loaded_sessions = 0;
+  for (const auto& [h, s] : tpm.reset_state().sessions) {
+    loaded_sessions += s.loaded ? 1 : 0;
+  }
+  auto active_sessions = static_cast<uint32_t>(tpm.reset_state().sessions.size());
   const ClearState& c = tpm.clear_state();
   size_t commands = AllCommands().size();
   uint32_t permanent = (p.owner_auth.empty() ? 0u : 0x1u) |
                        (p.endorsement_auth.empty() ? 0u : 0x2u) |
-                       (p.lockout_auth.empty() ? 0u : 0x4u) | 0x400u;  // tpmGeneratedEPS
+                       (p.lockout_auth.empty() ? 0u : 0x4u) | (p.disable_clear ? 0x100u : 0u) |
+                       (tpm.InLockout() ? 0x200u : 0u) | 0x400u;  // tpmGeneratedEPS
   uint32_t startup_clear = (c.ph_enable ? 0x1u : 0u) | (c.sh_enable ? 0x2u : 0u) |
                            (c.eh_enable ? 0x4u : 0u) | (c.ph_enable_nv ? 0x8u : 0u) |
                            (c.orderly_startup ? 0x80000000u : 0u);
@@ -89,8 +124,8 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::InputBuffer, wire::kMaxDigestBuffer},
       {TpmPt::HrTransientMin, kMaxLoadedObjects},
       {TpmPt::HrPersistentMin, 0},
-      {TpmPt::HrLoadedMin, 0},
-      {TpmPt::ActiveSessionsMax, 0},
+      {TpmPt::HrLoadedMin, kMaxLoadedSessions},
+      {TpmPt::ActiveSessionsMax, kMaxActiveSessions},
       {TpmPt::PcrCount, kPcrCount},
       {TpmPt::PcrSelectMin, wire::kPcrSelectMin},
       {TpmPt::ContextGapMax, 0xFFFF},
@@ -105,8 +140,8 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::MaxCommandSize, wire::kMaxCommandSize},
       {TpmPt::MaxResponseSize, wire::kMaxResponseSize},
       {TpmPt::MaxDigest, wire::kMaxDigestSize},
-      {TpmPt::MaxObjectContext, 0},
-      {TpmPt::MaxSessionContext, 0},
+      {TpmPt::MaxObjectContext, kMaxObjectContext},
+      {TpmPt::MaxSessionContext, kMaxSessionContext},
       {TpmPt::PsFamilyIndicator, 1},  // PC Client
       {TpmPt::PsLevel, 0},
       {TpmPt::PsRevision, 0x00000106},
@@ -122,10 +157,10 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::Permanent, permanent},
       {TpmPt::StartupClear, startup_clear},
       {TpmPt::HrNvIndex, 0},
-      {TpmPt::HrLoaded, 0},
-      {TpmPt::HrLoadedAvail, 0},
-      {TpmPt::HrActive, 0},
-      {TpmPt::HrActiveAvail, 0},
+      {TpmPt::HrLoaded, loaded_sessions},
+      {TpmPt::HrLoadedAvail, static_cast<uint32_t>(kMaxLoadedSessions) - loaded_sessions},
+      {TpmPt::HrActive, active_sessions},
+      {TpmPt::HrActiveAvail, static_cast<uint32_t>(kMaxActiveSessions) - active_sessions},
       {TpmPt::HrTransientAvail, static_cast<uint32_t>(kMaxLoadedObjects) - loaded},
       {TpmPt::HrPersistent, 0},
       {TpmPt::HrPersistentAvail, 0},
@@ -133,10 +168,10 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::NvCountersAvail, 0},
       {TpmPt::AlgorithmSet, 0},
       {TpmPt::LoadedCurves, 0},
-      {TpmPt::LockoutCounter, 0},
-      {TpmPt::MaxAuthFail, 0},
-      {TpmPt::LockoutInterval, 0},
-      {TpmPt::LockoutRecovery, 0},
+      {TpmPt::LockoutCounter, p.failed_tries},
+      {TpmPt::MaxAuthFail, p.max_tries},
+      {TpmPt::LockoutInterval, p.recovery_time_s},
+      {TpmPt::LockoutRecovery, p.lockout_recovery_s},
       {TpmPt::NvWriteRecovery, 0},
       {TpmPt::AuditCounter0, 0},
       {TpmPt::AuditCounter1, 0},
@@ -238,10 +273,16 @@ Result<GetCapabilityOut> GetCapability(Tpm& tpm, const GetCapabilityIn& in) {
         case TpmHt::NvIndex:
           handles = nv::Handles(tpm);
           break;
-        case TpmHt::Persistent:
         case TpmHt::HmacSession:
         case TpmHt::PolicySession:
-          break;  // none can exist yet
+          for (const auto& [h, ses] : tpm.reset_state().sessions) {
+            if (static_cast<uint8_t>(h >> 24) == static_cast<uint8_t>(property >> 24)) {
+              handles.push_back(h);
+            }
+          }
+          break;
+        case TpmHt::Persistent:
+          break;  // TODO(#4): persistent objects
         default:
           return Rc::Handle.Param(2);
       }
@@ -295,7 +336,13 @@ Result<GetCapabilityOut> GetCapability(Tpm& tpm, const GetCapabilityIn& in) {
       break;
     }
     case TpmCap::EccCurves: {
-      std::vector<uint16_t> curves;  // no ECC yet
+      std::vector<uint16_t> curves;
+      for (uint16_t c : {TpmEccCurve::NistP256, TpmEccCurve::NistP384, TpmEccCurve::NistP521,
+                         TpmEccCurve::BnP256}) {
+        if (crypto::EccCurve(c).ok()) {
+          curves.push_back(c);
+        }
+      }
       out.more_data = WriteList(
           w, curves, [](uint16_t c) { return uint32_t{c}; }, property, count, kCapData / 2,
           [&](uint16_t c) { w.U16(c); });
@@ -328,15 +375,23 @@ Result<GetCapabilityOut> GetCapability(Tpm& tpm, const GetCapabilityIn& in) {
   return out;
 }
 
-// Part 3 §30.3 TPM2_TestParms: reads a TPMT_PUBLIC_PARMS. The selector (TPMI_ALG_PUBLIC)
-// admits only object types this TPM can create; none are implemented yet.
+// Part 3 §30.3 TPM2_TestParms: whether a TPMT_PUBLIC_PARMS could be used to create an object;
+// the same unmarshaling rules as a template, plus the curve check.
 Result<Empty> TestParms(Tpm& /*tpm*/, const TestParmsIn& in) {
   wire::Reader r(in.parameters.data);
-  uint16_t type = 0;
-  if (!r.U16(type).ok()) {
-    return Rc::Insufficient.Param(1);
+  wire::TpmtPublic parms;
+  if (auto st = wire::UnmarshalPublicParms(r, parms); !st.ok()) {
+    return st.error().Param(1);
   }
-  return Rc::Type.Param(1);
+  if (!r.empty()) {
+    return Rc::Size;
+  }
+  if (const auto* e = std::get_if<wire::EccDetail>(&parms.detail)) {
+    if (!crypto::EccCurve(e->curve).ok()) {
+      return Rc::Curve.Param(1);
+    }
+  }
+  return Empty{};
 }
 
 }  // namespace tpm2emu::engine::capability

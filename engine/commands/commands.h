@@ -7,6 +7,7 @@
 
 #include "engine/base/tpm_rc.h"
 #include "engine/command.h"
+#include "engine/wire/public.h"
 #include "engine/wire/types.h"
 
 namespace tpm2emu::engine {
@@ -281,7 +282,337 @@ struct FlushContextIn {
   static constexpr auto kFields = std::tuple{&FlushContextIn::flush_handle};
 };
 Result<Empty> FlushContext(Tpm& tpm, const FlushContextIn& in);
+
+// Part 2 §14.3 TPMS_CONTEXT
+struct TpmsContext {
+  uint64_t sequence = 0;
+  uint32_t saved_handle = 0;
+  uint32_t hierarchy = 0;
+  wire::Tpm2bBytes<4096> context_blob;
+  static constexpr auto kFields = std::tuple{&TpmsContext::sequence, &TpmsContext::saved_handle,
+                                             &TpmsContext::hierarchy, &TpmsContext::context_blob};
+};
+// Part 3 §28.2 TPM2_ContextSave
+struct ContextSaveIn {
+  static constexpr size_t kHandles = 1;
+  uint32_t save_handle = 0;  // TPMI_DH_SAVED: a loaded object or session
+  static constexpr auto kFields = std::tuple{&ContextSaveIn::save_handle};
+};
+struct ContextOut {
+  TpmsContext context;
+  static constexpr auto kFields = std::tuple{&ContextOut::context};
+};
+Result<ContextOut> ContextSave(Tpm& tpm, const ContextSaveIn& in);
+// Part 3 §28.3 TPM2_ContextLoad
+struct ContextLoadIn {
+  TpmsContext context;
+  static constexpr auto kFields = std::tuple{&ContextLoadIn::context};
+};
+struct ContextLoadOut {
+  static constexpr size_t kHandles = 1;
+  uint32_t loaded_handle = 0;
+  static constexpr auto kFields = std::tuple{&ContextLoadOut::loaded_handle};
+};
+Result<ContextLoadOut> ContextLoad(Tpm& tpm, const ContextLoadIn& in);
 }  // namespace context
+
+namespace object {
+using Tpm2bCreationData = wire::Tpm2b<wire::TpmsCreationData>;
+// Part 3 §24.1 TPM2_CreatePrimary
+struct CreatePrimaryIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhHierarchyOrNull primary_handle;
+  wire::Tpm2bSensitiveCreate in_sensitive;
+  wire::Tpm2bPublic in_public;
+  wire::Tpm2bData outside_info;
+  wire::TpmlPcrSelection creation_pcr;
+  static constexpr auto kFields =
+      std::tuple{&CreatePrimaryIn::primary_handle, &CreatePrimaryIn::in_sensitive,
+                 &CreatePrimaryIn::in_public, &CreatePrimaryIn::outside_info,
+                 &CreatePrimaryIn::creation_pcr};
+};
+struct CreatePrimaryOut {
+  static constexpr size_t kHandles = 1;
+  uint32_t object_handle = 0;
+  wire::Tpm2bPublic out_public;
+  Tpm2bCreationData creation_data;
+  wire::Tpm2bDigest creation_hash;
+  wire::TpmtTicket creation_ticket;
+  wire::Tpm2bName name;
+  static constexpr auto kFields =
+      std::tuple{&CreatePrimaryOut::object_handle, &CreatePrimaryOut::out_public,
+                 &CreatePrimaryOut::creation_data, &CreatePrimaryOut::creation_hash,
+                 &CreatePrimaryOut::creation_ticket, &CreatePrimaryOut::name};
+};
+Result<CreatePrimaryOut> CreatePrimary(Tpm& tpm, const CreatePrimaryIn& in);
+
+// Part 3 §12.1 TPM2_Create
+struct CreateIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject parent_handle;
+  wire::Tpm2bSensitiveCreate in_sensitive;
+  wire::Tpm2bPublic in_public;
+  wire::Tpm2bData outside_info;
+  wire::TpmlPcrSelection creation_pcr;
+  static constexpr auto kFields =
+      std::tuple{&CreateIn::parent_handle, &CreateIn::in_sensitive, &CreateIn::in_public,
+                 &CreateIn::outside_info, &CreateIn::creation_pcr};
+};
+struct CreateOut {
+  wire::Tpm2bPrivate out_private;
+  wire::Tpm2bPublic out_public;
+  Tpm2bCreationData creation_data;
+  wire::Tpm2bDigest creation_hash;
+  wire::TpmtTicket creation_ticket;
+  static constexpr auto kFields =
+      std::tuple{&CreateOut::out_private, &CreateOut::out_public, &CreateOut::creation_data,
+                 &CreateOut::creation_hash, &CreateOut::creation_ticket};
+};
+Result<CreateOut> Create(Tpm& tpm, const CreateIn& in);
+
+// Part 3 §12.2 TPM2_Load
+struct LoadIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject parent_handle;
+  wire::Tpm2bPrivate in_private;
+  wire::Tpm2bPublic in_public;
+  static constexpr auto kFields =
+      std::tuple{&LoadIn::parent_handle, &LoadIn::in_private, &LoadIn::in_public};
+};
+struct LoadOut {
+  static constexpr size_t kHandles = 1;
+  uint32_t object_handle = 0;
+  wire::Tpm2bName name;
+  static constexpr auto kFields = std::tuple{&LoadOut::object_handle, &LoadOut::name};
+};
+Result<LoadOut> Load(Tpm& tpm, const LoadIn& in);
+
+// Part 3 §12.3 TPM2_LoadExternal
+struct LoadExternalIn {
+  wire::Tpm2bSensitiveBlob in_private;
+  wire::Tpm2bPublic in_public;
+  wire::TpmiRhHierarchyOrNull hierarchy;
+  static constexpr auto kFields = std::tuple{&LoadExternalIn::in_private,
+                                             &LoadExternalIn::in_public,
+                                             &LoadExternalIn::hierarchy};
+};
+Result<LoadOut> LoadExternal(Tpm& tpm, const LoadExternalIn& in);
+
+// Part 3 §12.4 TPM2_ReadPublic
+struct ReadPublicIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject object_handle;
+  static constexpr auto kFields = std::tuple{&ReadPublicIn::object_handle};
+};
+struct ReadPublicOut {
+  wire::Tpm2bPublic out_public;
+  wire::Tpm2bName name;
+  wire::Tpm2bName qualified_name;
+  static constexpr auto kFields =
+      std::tuple{&ReadPublicOut::out_public, &ReadPublicOut::name, &ReadPublicOut::qualified_name};
+};
+Result<ReadPublicOut> ReadPublic(Tpm& tpm, const ReadPublicIn& in);
+
+// Part 3 §12.7 TPM2_Unseal
+struct UnsealIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject item_handle;
+  static constexpr auto kFields = std::tuple{&UnsealIn::item_handle};
+};
+struct UnsealOut {
+  wire::Tpm2bSensitiveData out_data;
+  static constexpr auto kFields = std::tuple{&UnsealOut::out_data};
+};
+Result<UnsealOut> Unseal(Tpm& tpm, const UnsealIn& in);
+
+// Part 3 §12.8 TPM2_ObjectChangeAuth
+struct ObjectChangeAuthIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiDhObject object_handle;
+  wire::TpmiDhObject parent_handle;
+  wire::Tpm2bAuth new_auth;
+  static constexpr auto kFields = std::tuple{&ObjectChangeAuthIn::object_handle,
+                                             &ObjectChangeAuthIn::parent_handle,
+                                             &ObjectChangeAuthIn::new_auth};
+};
+struct ObjectChangeAuthOut {
+  wire::Tpm2bPrivate out_private;
+  static constexpr auto kFields = std::tuple{&ObjectChangeAuthOut::out_private};
+};
+Result<ObjectChangeAuthOut> ObjectChangeAuth(Tpm& tpm, const ObjectChangeAuthIn& in);
+
+// Part 3 §12.9 TPM2_CreateLoaded
+struct CreateLoadedIn {
+  static constexpr size_t kHandles = 1;
+  uint32_t parent_handle = 0;  // TPMI_DH_PARENT+: a hierarchy or a storage parent
+  wire::Tpm2bSensitiveCreate in_sensitive;
+  wire::Tpm2bTemplate in_public;
+  static constexpr auto kFields = std::tuple{&CreateLoadedIn::parent_handle,
+                                             &CreateLoadedIn::in_sensitive,
+                                             &CreateLoadedIn::in_public};
+};
+struct CreateLoadedOut {
+  static constexpr size_t kHandles = 1;
+  uint32_t object_handle = 0;
+  wire::Tpm2bPrivate out_private;
+  wire::Tpm2bPublic out_public;
+  wire::Tpm2bName name;
+  static constexpr auto kFields =
+      std::tuple{&CreateLoadedOut::object_handle, &CreateLoadedOut::out_private,
+                 &CreateLoadedOut::out_public, &CreateLoadedOut::name};
+};
+Result<CreateLoadedOut> CreateLoaded(Tpm& tpm, const CreateLoadedIn& in);
+}  // namespace object
+
+namespace asym {
+// Part 3 §20.2 TPM2_Sign
+struct SignIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_handle;
+  wire::Tpm2bDigest digest;
+  wire::TpmtSigScheme in_scheme;
+  wire::TpmtTkHashcheck validation;
+  static constexpr auto kFields = std::tuple{&SignIn::key_handle, &SignIn::digest,
+                                             &SignIn::in_scheme, &SignIn::validation};
+};
+struct SignOut {
+  wire::TpmtSignature signature;
+  static constexpr auto kFields = std::tuple{&SignOut::signature};
+};
+Result<SignOut> Sign(Tpm& tpm, const SignIn& in);
+// Part 3 §20.1 TPM2_VerifySignature
+struct VerifySignatureIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_handle;
+  wire::Tpm2bDigest digest;
+  wire::TpmtSignature signature;
+  static constexpr auto kFields = std::tuple{&VerifySignatureIn::key_handle,
+                                             &VerifySignatureIn::digest,
+                                             &VerifySignatureIn::signature};
+};
+struct VerifySignatureOut {
+  wire::TpmtTicket validation;
+  static constexpr auto kFields = std::tuple{&VerifySignatureOut::validation};
+};
+Result<VerifySignatureOut> VerifySignature(Tpm& tpm, const VerifySignatureIn& in);
+// Part 3 §14.2 TPM2_RSA_Encrypt
+struct RsaEncryptIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_handle;
+  wire::Tpm2bPublicKeyRsa message;
+  wire::TpmtRsaDecrypt in_scheme;
+  wire::Tpm2bData label;
+  static constexpr auto kFields = std::tuple{&RsaEncryptIn::key_handle, &RsaEncryptIn::message,
+                                             &RsaEncryptIn::in_scheme, &RsaEncryptIn::label};
+};
+struct RsaEncryptOut {
+  wire::Tpm2bPublicKeyRsa out_data;
+  static constexpr auto kFields = std::tuple{&RsaEncryptOut::out_data};
+};
+Result<RsaEncryptOut> RsaEncrypt(Tpm& tpm, const RsaEncryptIn& in);
+// Part 3 §14.3 TPM2_RSA_Decrypt
+struct RsaDecryptIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_handle;
+  wire::Tpm2bPublicKeyRsa cipher_text;
+  wire::TpmtRsaDecrypt in_scheme;
+  wire::Tpm2bData label;
+  static constexpr auto kFields = std::tuple{&RsaDecryptIn::key_handle, &RsaDecryptIn::cipher_text,
+                                             &RsaDecryptIn::in_scheme, &RsaDecryptIn::label};
+};
+Result<RsaEncryptOut> RsaDecrypt(Tpm& tpm, const RsaDecryptIn& in);
+// Part 3 §14.4 TPM2_ECDH_KeyGen
+struct EcdhKeyGenIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_handle;
+  static constexpr auto kFields = std::tuple{&EcdhKeyGenIn::key_handle};
+};
+struct EcdhKeyGenOut {
+  wire::Tpm2bEccPoint z_point;
+  wire::Tpm2bEccPoint pub_point;
+  static constexpr auto kFields = std::tuple{&EcdhKeyGenOut::z_point, &EcdhKeyGenOut::pub_point};
+};
+Result<EcdhKeyGenOut> EcdhKeyGen(Tpm& tpm, const EcdhKeyGenIn& in);
+// Part 3 §14.5 TPM2_ECDH_ZGen
+struct EcdhZGenIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_handle;
+  wire::Tpm2bEccPoint in_point;
+  static constexpr auto kFields = std::tuple{&EcdhZGenIn::key_handle, &EcdhZGenIn::in_point};
+};
+struct EcdhZGenOut {
+  wire::Tpm2bEccPoint out_point;
+  static constexpr auto kFields = std::tuple{&EcdhZGenOut::out_point};
+};
+Result<EcdhZGenOut> EcdhZGen(Tpm& tpm, const EcdhZGenIn& in);
+// Part 3 §14.7 TPM2_ECC_Parameters
+struct EccParametersIn {
+  uint16_t curve_id = 0;
+  static constexpr auto kFields = std::tuple{&EccParametersIn::curve_id};
+};
+struct EccParametersOut {
+  wire::Rest parameters;  // TPMS_ALGORITHM_DETAIL_ECC
+  static constexpr auto kFields = std::tuple{&EccParametersOut::parameters};
+};
+Result<EccParametersOut> EccParameters(Tpm& tpm, const EccParametersIn& in);
+}  // namespace asym
+
+namespace sym {
+// Part 3 §15.2 TPM2_EncryptDecrypt
+struct EncryptDecryptIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_handle;
+  uint8_t decrypt = 0;
+  uint16_t mode = 0;
+  wire::Tpm2bIv iv_in;
+  wire::Tpm2bMaxBuffer in_data;
+  static constexpr auto kFields =
+      std::tuple{&EncryptDecryptIn::key_handle, &EncryptDecryptIn::decrypt,
+                 &EncryptDecryptIn::mode, &EncryptDecryptIn::iv_in, &EncryptDecryptIn::in_data};
+};
+// Part 3 §15.3 TPM2_EncryptDecrypt2
+struct EncryptDecrypt2In {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_handle;
+  wire::Tpm2bMaxBuffer in_data;
+  uint8_t decrypt = 0;
+  uint16_t mode = 0;
+  wire::Tpm2bIv iv_in;
+  static constexpr auto kFields =
+      std::tuple{&EncryptDecrypt2In::key_handle, &EncryptDecrypt2In::in_data,
+                 &EncryptDecrypt2In::decrypt, &EncryptDecrypt2In::mode, &EncryptDecrypt2In::iv_in};
+};
+struct EncryptDecryptOut {
+  wire::Tpm2bMaxBuffer out_data;
+  wire::Tpm2bIv iv_out;
+  static constexpr auto kFields = std::tuple{&EncryptDecryptOut::out_data, &EncryptDecryptOut::iv_out};
+};
+Result<EncryptDecryptOut> EncryptDecrypt(Tpm& tpm, const EncryptDecryptIn& in);
+Result<EncryptDecryptOut> EncryptDecrypt2(Tpm& tpm, const EncryptDecrypt2In& in);
+// Part 3 §15.5 TPM2_HMAC
+struct HmacIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject handle;
+  wire::Tpm2bMaxBuffer buffer;
+  wire::TpmiAlgHashOrNull hash_alg;
+  static constexpr auto kFields = std::tuple{&HmacIn::handle, &HmacIn::buffer, &HmacIn::hash_alg};
+};
+struct HmacOut {
+  wire::Tpm2bDigest out_hmac;
+  static constexpr auto kFields = std::tuple{&HmacOut::out_hmac};
+};
+Result<HmacOut> Hmac(Tpm& tpm, const HmacIn& in);
+// Part 3 §17.2 TPM2_HMAC_Start
+struct HmacStartIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject handle;
+  wire::Tpm2bAuth auth;
+  wire::TpmiAlgHashOrNull hash_alg;
+  static constexpr auto kFields =
+      std::tuple{&HmacStartIn::handle, &HmacStartIn::auth, &HmacStartIn::hash_alg};
+};
+Result<hash::HandleOut> HmacStart(Tpm& tpm, const HmacStartIn& in);
+}  // namespace sym
 
 namespace hierarchy {
 // Part 3 §24.8 TPM2_HierarchyChangeAuth
@@ -293,6 +624,72 @@ struct HierarchyChangeAuthIn {
       std::tuple{&HierarchyChangeAuthIn::auth_handle, &HierarchyChangeAuthIn::new_auth};
 };
 Result<Empty> HierarchyChangeAuth(Tpm& tpm, const HierarchyChangeAuthIn& in);
+// Part 3 §24.2 TPM2_HierarchyControl
+struct HierarchyControlIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhHierarchy auth_handle;
+  uint32_t enable = 0;  // TPMI_RH_ENABLES
+  uint8_t state = 0;
+  static constexpr auto kFields = std::tuple{&HierarchyControlIn::auth_handle,
+                                             &HierarchyControlIn::enable,
+                                             &HierarchyControlIn::state};
+};
+Result<Empty> HierarchyControl(Tpm& tpm, const HierarchyControlIn& in);
+// Part 3 §24.3 TPM2_SetPrimaryPolicy
+struct SetPrimaryPolicyIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhHierarchyAuth auth_handle;
+  wire::Tpm2bDigest auth_policy;
+  wire::TpmiAlgHashOrNull hash_alg;
+  static constexpr auto kFields = std::tuple{&SetPrimaryPolicyIn::auth_handle,
+                                             &SetPrimaryPolicyIn::auth_policy,
+                                             &SetPrimaryPolicyIn::hash_alg};
+};
+Result<Empty> SetPrimaryPolicy(Tpm& tpm, const SetPrimaryPolicyIn& in);
+// Part 3 §24.4 TPM2_ChangePPS and §24.5 TPM2_ChangeEPS
+struct PlatformIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhPlatform auth_handle;
+  static constexpr auto kFields = std::tuple{&PlatformIn::auth_handle};
+};
+Result<Empty> ChangePps(Tpm& tpm, const PlatformIn& in);
+Result<Empty> ChangeEps(Tpm& tpm, const PlatformIn& in);
+// Part 3 §24.6 TPM2_Clear
+struct ClearIn {
+  static constexpr size_t kHandles = 1;
+  uint32_t auth_handle = 0;  // TPMI_RH_CLEAR
+  static constexpr auto kFields = std::tuple{&ClearIn::auth_handle};
+};
+Result<Empty> Clear(Tpm& tpm, const ClearIn& in);
+// Part 3 §24.7 TPM2_ClearControl
+struct ClearControlIn {
+  static constexpr size_t kHandles = 1;
+  uint32_t auth = 0;  // TPMI_RH_CLEAR
+  uint8_t disable = 0;
+  static constexpr auto kFields = std::tuple{&ClearControlIn::auth, &ClearControlIn::disable};
+};
+Result<Empty> ClearControl(Tpm& tpm, const ClearControlIn& in);
+// Part 3 §25.2 TPM2_DictionaryAttackLockReset
+struct LockoutIn {
+  static constexpr size_t kHandles = 1;
+  uint32_t lock_handle = 0;  // TPMI_RH_LOCKOUT
+  static constexpr auto kFields = std::tuple{&LockoutIn::lock_handle};
+};
+Result<Empty> DictionaryAttackLockReset(Tpm& tpm, const LockoutIn& in);
+// Part 3 §25.3 TPM2_DictionaryAttackParameters
+struct DictionaryAttackParametersIn {
+  static constexpr size_t kHandles = 1;
+  uint32_t lock_handle = 0;
+  uint32_t new_max_tries = 0;
+  uint32_t new_recovery_time = 0;
+  uint32_t lockout_recovery = 0;
+  static constexpr auto kFields =
+      std::tuple{&DictionaryAttackParametersIn::lock_handle,
+                 &DictionaryAttackParametersIn::new_max_tries,
+                 &DictionaryAttackParametersIn::new_recovery_time,
+                 &DictionaryAttackParametersIn::lockout_recovery};
+};
+Result<Empty> DictionaryAttackParameters(Tpm& tpm, const DictionaryAttackParametersIn& in);
 }  // namespace hierarchy
 
 }  // namespace tpm2emu::engine

@@ -45,6 +45,9 @@ void UpdateSequence(SequenceObject& seq, ByteSpan data) {
   for (auto& ctx : seq.contexts) {
     ctx.Update(data);
   }
+  if (seq.is_hmac) {
+    seq.hmac.Update(data);
+  }
 }
 
 }  // namespace
@@ -106,8 +109,14 @@ Result<SequenceCompleteOut> SequenceComplete(Tpm& tpm, const SequenceCompleteIn&
   }
   UpdateSequence(*seq, in.buffer.span());
   SequenceCompleteOut out;
-  out.result.data = seq->contexts.front().Finish();
-  out.validation = HashcheckTicket(tpm, in.hierarchy, out.result.data, seq->generated_prefix);
+  if (seq->is_hmac) {
+    out.result.data = seq->hmac.Finish();
+    out.validation.hierarchy.value = TpmRh::Null;  // HMAC sequences give no ticket
+  } else {
+    out.result.data = seq->contexts.front().Finish();
+    out.validation =
+        HashcheckTicket(tpm, in.hierarchy, out.result.data, seq->generated_prefix);
+  }
   tpm.reset_state().objects.erase(in.sequence_handle);
   return out;
 }

@@ -32,6 +32,10 @@ struct Session {
   Bytes policy_digest;
   bool needs_auth_value = false;  // TPM2_PolicyAuthValue
   bool needs_password = false;    // TPM2_PolicyPassword
+  // Context management (Part 1 §30): a saved session stays active but is not loaded, and only
+  // the context with this sequence number can load it again.
+  bool loaded = true;
+  uint64_t context_sequence = 0;
   bool is_policy() const { return type == TpmSe::Policy || type == TpmSe::Trial; }
 };
 

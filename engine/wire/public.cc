@@ -141,18 +141,44 @@ void MarshalScheme(Writer& w, const TpmtScheme& v) {
   }
 }
 
-RcStatus Unmarshal(Reader& r, TpmtPublic& v) {
+namespace {
+
+RcStatus ReadType(Reader& r, TpmtPublic& v) {
   TRY(r.U16(v.type));
   if (v.type != TpmAlg::Rsa && v.type != TpmAlg::Ecc && v.type != TpmAlg::KeyedHash &&
       v.type != TpmAlg::SymCipher) {
     return Rc::Type;
   }
+  return {};
+}
+
+// The parameters for v.type, and the unique field when `with_unique`.
+RcStatus ReadDetail(Reader& r, TpmtPublic& v, bool with_unique);
+
+}  // namespace
+
+RcStatus UnmarshalPublicParms(Reader& r, TpmtPublic& v) {
+  TRY(ReadType(r, v));
+  return ReadDetail(r, v, false);
+}
+
+RcStatus Unmarshal(Reader& r, TpmtPublic& v) {
+  TRY(ReadType(r, v));
   TRY(ReadHash(r, v.name_alg, true));
   TRY(r.U32(v.attributes));
   if ((v.attributes & TpmaObject::Reserved) != 0) {
     return Rc::ReservedBits;
   }
   TRY(ReadSized(r, v.auth_policy, kMaxDigestSize));
+  return ReadDetail(r, v, true);
+}
+
+namespace {
+
+RcStatus ReadDetail(Reader& r, TpmtPublic& v, bool with_unique) {
+  auto read_unique = [&](Bytes& out, size_t max) -> RcStatus {
+    return with_unique ? ReadSized(r, out, max) : RcStatus{};
+  };
   switch (v.type) {
     case TpmAlg::Rsa: {
       RsaDetail d;
@@ -163,7 +189,7 @@ RcStatus Unmarshal(Reader& r, TpmtPublic& v) {
         return Rc::Value;
       }
       TRY(r.U32(d.exponent));
-      TRY(ReadSized(r, d.unique, kMaxRsaKeyBytes));
+      TRY(read_unique(d.unique, kMaxRsaKeyBytes));
       v.detail = std::move(d);
       break;
     }
@@ -177,28 +203,30 @@ RcStatus Unmarshal(Reader& r, TpmtPublic& v) {
         return Rc::Curve;
       }
       TRY(UnmarshalScheme(r, d.kdf, SchemeKind::kKdf));
-      TRY(ReadSized(r, d.x, kMaxEccKeyBytes));
-      TRY(ReadSized(r, d.y, kMaxEccKeyBytes));
+      TRY(read_unique(d.x, kMaxEccKeyBytes));
+      TRY(read_unique(d.y, kMaxEccKeyBytes));
       v.detail = std::move(d);
       break;
     }
     case TpmAlg::KeyedHash: {
       KeyedHashDetail d;
       TRY(UnmarshalScheme(r, d.scheme, SchemeKind::kKeyedHash));
-      TRY(ReadSized(r, d.unique, kMaxDigestSize));
+      TRY(read_unique(d.unique, kMaxDigestSize));
       v.detail = std::move(d);
       break;
     }
     default: {
       SymCipherDetail d;
       TRY(ReadSymDefObject(r, d.sym, false));
-      TRY(ReadSized(r, d.unique, kMaxDigestSize));
+      TRY(read_unique(d.unique, kMaxDigestSize));
       v.detail = std::move(d);
       break;
     }
   }
   return {};
 }
+
+}  // namespace
 
 void Marshal(Writer& w, const TpmtPublic& v) {
   w.U16(v.type);

@@ -93,6 +93,9 @@ struct TpmtPublic {
 RcStatus Unmarshal(Reader& r, TpmtPublic& v);
 void Marshal(Writer& w, const TpmtPublic& v);
 
+// Part 2 §12.2.3.7 TPMT_PUBLIC_PARMS: the type and its parameters, without unique.
+RcStatus UnmarshalPublicParms(Reader& r, TpmtPublic& v);
+
 // Part 2 §12.2.5 TPM2B_PUBLIC: a non-empty sized TPMT_PUBLIC.
 struct Tpm2bPublic {
   TpmtPublic value;

@@ -183,10 +183,31 @@ TEST(Capability, HandlesListsLoadedSequences) {
   EXPECT_EQ(got, h);
 }
 
-TEST(Capability, TestParmsRejectsUnimplementedTypes) {
+TEST(Capability, TestParmsChecksParameters) {
   TestTpm t;
-  EXPECT_RC(t.Run(Command(TpmCc::TestParms).U16(TpmAlg::Rsa).U16(TpmAlg::Null)),
-            Rc::Type.Param(1));
+  // RSA-2048, no symmetric, no scheme, default exponent: supported.
+  EXPECT_SUCCESS(t.Run(Command(TpmCc::TestParms)
+                           .U16(TpmAlg::Rsa)
+                           .U16(TpmAlg::Null)
+                           .U16(TpmAlg::Null)
+                           .U16(2048)
+                           .U32(0)));
+  EXPECT_RC(t.Run(Command(TpmCc::TestParms)
+                      .U16(TpmAlg::Rsa)
+                      .U16(TpmAlg::Null)
+                      .U16(TpmAlg::Null)
+                      .U16(1000)
+                      .U32(0)),
+            Rc::Value.Param(1));
+  EXPECT_RC(t.Run(Command(TpmCc::TestParms).U16(TpmAlg::Sha256)), Rc::Type.Param(1));
+  // ECC P-192 is not implemented.
+  EXPECT_RC(t.Run(Command(TpmCc::TestParms)
+                      .U16(TpmAlg::Ecc)
+                      .U16(TpmAlg::Null)
+                      .U16(TpmAlg::Null)
+                      .U16(TpmEccCurve::NistP192)
+                      .U16(TpmAlg::Null)),
+            Rc::Curve.Param(1));
 }
 
 }  // namespace

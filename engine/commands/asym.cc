@@ -1,0 +1,287 @@
+// Part 3 §14 asymmetric primitives and §20 signing and signature verification.
+
+#include "crypto/ecc.h"
+#include "crypto/hash.h"
+#include "crypto/rsa.h"
+#include "engine/commands/commands.h"
+#include "engine/tpm.h"
+
+namespace tpm2emu::engine::asym {
+namespace {
+
+using wire::TpmaObject::Decrypt;
+using wire::TpmaObject::Restricted;
+using wire::TpmaObject::SignEncrypt;
+
+crypto::RsaPublicKey RsaPublic(const Object& obj) {
+  const auto& d = std::get<wire::RsaDetail>(obj.pub.detail);
+  return crypto::RsaPublicKey{d.unique, d.exponent};
+}
+
+Result<crypto::RsaPrivateKey> RsaPrivate(const Object& obj) {
+  return crypto::RsaFromPrime(RsaPublic(obj), obj.sensitive);
+}
+
+const wire::TpmtScheme* KeyScheme(const Object& obj) {
+  if (const auto* r = std::get_if<wire::RsaDetail>(&obj.pub.detail)) {
+    return &r->scheme;
+  }
+  if (const auto* e = std::get_if<wire::EccDetail>(&obj.pub.detail)) {
+    return &e->scheme;
+  }
+  if (const auto* k = std::get_if<wire::KeyedHashDetail>(&obj.pub.detail)) {
+    return &k->scheme;
+  }
+  return nullptr;
+}
+
+// Part 3 §20.2.1 / §14.2.1: the key's own scheme wins; a caller's scheme may only repeat it,
+// and is needed when the key has none.
+Result<wire::TpmtScheme> PickScheme(const Object& key, const wire::TpmtScheme& in,
+                                    uint32_t param) {
+  const wire::TpmtScheme* own = KeyScheme(key);
+  if (own != nullptr && own->scheme != TpmAlg::Null) {
+    if (in.scheme != TpmAlg::Null && in != *own) {
+      return Rc::Scheme.Param(param);
+    }
+    return *own;
+  }
+  return in;
+}
+
+Result<Object*> FindKey(Tpm& tpm, uint32_t handle) {
+  TRY_ASSIGN(Object * key, tpm.FindObject(handle, 1));
+  if (key->sequence) {
+    return Rc::Type.Handle(1);
+  }
+  return key;
+}
+
+}  // namespace
+
+// Part 3 §20.2 TPM2_Sign
+Result<SignOut> Sign(Tpm& tpm, const SignIn& in) {
+  TRY_ASSIGN(Object * key, FindKey(tpm, in.key_handle));
+  if (!key->pub.Has(SignEncrypt) || key->public_only) {
+    return Rc::Key.Handle(1);
+  }
+  TRY_ASSIGN(wire::TpmtScheme scheme, PickScheme(*key, in.in_scheme.value, 2));
+  if (scheme.scheme == TpmAlg::Null) {
+    return Rc::Scheme.Param(2);
+  }
+  if (in.digest.size() != crypto::DigestSize(scheme.hash_alg)) {
+    return Rc::Size.Param(1);
+  }
+  // A restricted key signs only digests the TPM computed itself (Part 1 §?? hashcheck).
+  if (key->pub.Has(Restricted)) {
+    const wire::TpmtTkHashcheck& t = in.validation;
+    if (t.tag != TpmSt::Hashcheck || t.hierarchy == TpmRh::Null ||
+        !ConstantTimeEqual(t.digest.span(),
+                           tpm.Ticket(t.hierarchy, TpmSt::Hashcheck, in.digest.span()))) {
+      return Rc::Ticket.Param(3);
+    }
+  }
+  SignOut out;
+  wire::TpmtSignature& sig = out.signature;
+  sig.sig_alg = scheme.scheme;
+  sig.hash_alg = scheme.hash_alg;
+  switch (key->pub.type) {
+    case TpmAlg::Rsa: {
+      if (scheme.scheme != TpmAlg::RsaSsa && scheme.scheme != TpmAlg::RsaPss) {
+        return Rc::Scheme.Param(2);
+      }
+      TRY_ASSIGN(auto priv, RsaPrivate(*key));
+      TRY_ASSIGN(sig.rsa_or_hmac, crypto::RsaSign(priv, scheme.scheme, scheme.hash_alg,
+                                                  in.digest.span()));
+      break;
+    }
+    case TpmAlg::Ecc: {
+      const auto& d = std::get<wire::EccDetail>(key->pub.detail);
+      if (scheme.scheme != TpmAlg::EcDsa) {
+        return Rc::Scheme.Param(2);
+      }
+      TRY_ASSIGN(auto rs, crypto::EcdsaSign(d.curve, key->sensitive, in.digest.span()));
+      sig.r = std::move(rs.first);
+      sig.s = std::move(rs.second);
+      break;
+    }
+    case TpmAlg::KeyedHash: {
+      if (scheme.scheme != TpmAlg::Hmac) {
+        return Rc::Scheme.Param(2);
+      }
+      TRY_ASSIGN(sig.rsa_or_hmac, crypto::Hmac(scheme.hash_alg, key->sensitive, in.digest.span()));
+      break;
+    }
+    default:
+      return Rc::Key.Handle(1);
+  }
+  return out;
+}
+
+// Part 3 §20.1 TPM2_VerifySignature: the ticket is
+// HMAC(proof, TPM_ST_VERIFIED || digest || keyName), NULL for the null hierarchy.
+Result<VerifySignatureOut> VerifySignature(Tpm& tpm, const VerifySignatureIn& in) {
+  TRY_ASSIGN(Object * key, FindKey(tpm, in.key_handle));
+  if (!key->pub.Has(SignEncrypt)) {
+    return Rc::Attributes.Handle(1);
+  }
+  const wire::TpmtSignature& sig = in.signature;
+  if (in.digest.size() != crypto::DigestSize(sig.hash_alg)) {
+    return Rc::Signature.Param(2);
+  }
+  switch (key->pub.type) {
+    case TpmAlg::Rsa:
+      if (sig.sig_alg != TpmAlg::RsaSsa && sig.sig_alg != TpmAlg::RsaPss) {
+        return Rc::Scheme.Param(2);
+      }
+      if (!crypto::RsaVerify(RsaPublic(*key), sig.sig_alg, sig.hash_alg, in.digest.span(),
+                             sig.rsa_or_hmac)
+               .ok()) {
+        return Rc::Signature.Param(2);
+      }
+      break;
+    case TpmAlg::Ecc: {
+      const auto& d = std::get<wire::EccDetail>(key->pub.detail);
+      if (sig.sig_alg != TpmAlg::EcDsa) {
+        return Rc::Scheme.Param(2);
+      }
+      if (!crypto::EcdsaVerify(d.curve, crypto::EccPoint{d.x, d.y}, in.digest.span(), sig.r,
+                               sig.s)
+               .ok()) {
+        return Rc::Signature.Param(2);
+      }
+      break;
+    }
+    case TpmAlg::KeyedHash: {
+      if (sig.sig_alg != TpmAlg::Hmac || key->public_only) {
+        return Rc::Scheme.Param(2);
+      }
+      TRY_ASSIGN(Bytes mac, crypto::Hmac(sig.hash_alg, key->sensitive, in.digest.span()));
+      if (!ConstantTimeEqual(mac, sig.rsa_or_hmac)) {
+        return Rc::Signature.Param(2);
+      }
+      break;
+    }
+    default:
+      return Rc::Key.Handle(1);
+  }
+  VerifySignatureOut out;
+  out.validation.tag = TpmSt::Verified;
+  out.validation.hierarchy = key->hierarchy;
+  if (key->hierarchy != TpmRh::Null) {
+    Bytes data = ToBytes(in.digest.span());
+    data.insert(data.end(), key->name.begin(), key->name.end());
+    out.validation.digest.data = tpm.Ticket(key->hierarchy, TpmSt::Verified, data);
+  }
+  return out;
+}
+
+// Part 3 §14.2 TPM2_RSA_Encrypt
+Result<RsaEncryptOut> RsaEncrypt(Tpm& tpm, const RsaEncryptIn& in) {
+  TRY_ASSIGN(Object * key, FindKey(tpm, in.key_handle));
+  if (key->pub.type != TpmAlg::Rsa) {
+    return Rc::Key.Handle(1);
+  }
+  if (!key->pub.Has(Decrypt)) {
+    return Rc::Attributes.Handle(1);
+  }
+  TRY_ASSIGN(wire::TpmtScheme scheme, PickScheme(*key, in.in_scheme.value, 2));
+  if (scheme.scheme != TpmAlg::Oaep && scheme.scheme != TpmAlg::RsaEs &&
+      scheme.scheme != TpmAlg::Null) {
+    return Rc::Scheme.Param(2);
+  }
+  auto out = crypto::RsaEncrypt(RsaPublic(*key), scheme.scheme, scheme.hash_alg, in.label.span(),
+                                in.message.span());
+  if (!out.ok()) {
+    return out.error().Param(1);
+  }
+  RsaEncryptOut r;
+  r.out_data.data = std::move(out).value();
+  return r;
+}
+
+// Part 3 §14.3 TPM2_RSA_Decrypt
+Result<RsaEncryptOut> RsaDecrypt(Tpm& tpm, const RsaDecryptIn& in) {
+  TRY_ASSIGN(Object * key, FindKey(tpm, in.key_handle));
+  if (key->pub.type != TpmAlg::Rsa || key->public_only) {
+    return Rc::Key.Handle(1);
+  }
+  if (!key->pub.Has(Decrypt) || key->pub.Has(Restricted)) {
+    return Rc::Attributes.Handle(1);
+  }
+  TRY_ASSIGN(wire::TpmtScheme scheme, PickScheme(*key, in.in_scheme.value, 2));
+  if (scheme.scheme != TpmAlg::Oaep && scheme.scheme != TpmAlg::RsaEs &&
+      scheme.scheme != TpmAlg::Null) {
+    return Rc::Scheme.Param(2);
+  }
+  TRY_ASSIGN(auto priv, RsaPrivate(*key));
+  auto msg = crypto::RsaDecrypt(priv, scheme.scheme, scheme.hash_alg, in.label.span(),
+                                in.cipher_text.span());
+  if (!msg.ok()) {
+    return msg.error().Param(1);
+  }
+  RsaEncryptOut r;
+  r.out_data.data = ToBytes(msg->span());
+  return r;
+}
+
+// Part 3 §14.4 TPM2_ECDH_KeyGen: an ephemeral key pair and the shared point with the key.
+Result<EcdhKeyGenOut> EcdhKeyGen(Tpm& tpm, const EcdhKeyGenIn& in) {
+  TRY_ASSIGN(Object * key, FindKey(tpm, in.key_handle));
+  if (key->pub.type != TpmAlg::Ecc) {
+    return Rc::Key.Handle(1);
+  }
+  const auto& d = std::get<wire::EccDetail>(key->pub.detail);
+  TRY_ASSIGN(auto eph, crypto::EccEphemeral(d.curve, [&tpm](std::span<uint8_t> o) {
+               tpm.Random(o);
+             }));
+  TRY_ASSIGN(crypto::EccPoint z, crypto::EcdhZ(d.curve, eph.first, crypto::EccPoint{d.x, d.y}));
+  EcdhKeyGenOut out;
+  out.z_point = wire::Tpm2bEccPoint{z.x, z.y};
+  out.pub_point = wire::Tpm2bEccPoint{eph.second.x, eph.second.y};
+  return out;
+}
+
+// Part 3 §14.5 TPM2_ECDH_ZGen
+Result<EcdhZGenOut> EcdhZGen(Tpm& tpm, const EcdhZGenIn& in) {
+  TRY_ASSIGN(Object * key, FindKey(tpm, in.key_handle));
+  if (key->pub.type != TpmAlg::Ecc || key->public_only) {
+    return Rc::Key.Handle(1);
+  }
+  if (!key->pub.Has(Decrypt) || key->pub.Has(Restricted)) {
+    return Rc::Attributes.Handle(1);
+  }
+  const auto& d = std::get<wire::EccDetail>(key->pub.detail);
+  if (d.scheme.scheme != TpmAlg::Null && d.scheme.scheme != TpmAlg::EcDh) {
+    return Rc::Scheme.Handle(1);
+  }
+  auto z = crypto::EcdhZ(d.curve, key->sensitive, crypto::EccPoint{in.in_point.x, in.in_point.y});
+  if (!z.ok()) {
+    return Rc::EccPoint.Param(1);
+  }
+  EcdhZGenOut out;
+  out.out_point = wire::Tpm2bEccPoint{z->x, z->y};
+  return out;
+}
+
+// Part 3 §14.7 TPM2_ECC_Parameters: TPMS_ALGORITHM_DETAIL_ECC for an implemented curve.
+Result<EccParametersOut> EccParameters(Tpm& /*tpm*/, const EccParametersIn& in) {
+  auto info = crypto::EccCurve(in.curve_id);
+  if (!info.ok()) {
+    return Rc::Curve.Param(1);  // TPMI_ECC_CURVE
+  }
+  wire::Writer w;
+  w.U16(in.curve_id);
+  w.U16(info->key_bits);
+  w.U16(TpmAlg::Null);  // kdf
+  w.U16(TpmAlg::Null);  // sign
+  for (const Bytes* b : {&info->p, &info->a, &info->b, &info->gx, &info->gy, &info->n, &info->h}) {
+    w.U16(static_cast<uint16_t>(b->size()));
+    w.Raw(*b);
+  }
+  EccParametersOut out;
+  out.parameters.data = w.Take();
+  return out;
+}
+
+}  // namespace tpm2emu::engine::asym

@@ -1,0 +1,51 @@
+#pragma once
+// Object construction and protection (Part 1 §23-§27): template checks, sensitive generation
+// (deterministic from the hierarchy seed for primary objects), Names, the wrapped private area
+// (symmetric protection plus an integrity HMAC keyed from the parent's seedValue), and
+// creation data.
+
+#include <functional>
+#include <span>
+
+#include "engine/base/bytes.h"
+#include "engine/base/tpm_rc.h"
+#include "engine/state/object.h"
+#include "engine/wire/public.h"
+
+namespace tpm2emu::engine {
+
+class Tpm;
+
+using RandomFn = std::function<void(std::span<uint8_t>)>;
+
+// Part 1 §14.?: nameAlg || H_nameAlg(TPMT_PUBLIC).
+Result<Bytes> ComputeName(const wire::TpmtPublic& pub);
+// Part 1 §14.?: nameAlg || H_nameAlg(QN(parent) || Name(object)).
+Result<Bytes> ComputeQualifiedName(uint16_t name_alg, ByteSpan parent_qn, ByteSpan name);
+
+// Checks a creation template (Part 3 §12.1.1 and §24.1.1). `parent` is null for a primary
+// object. Errors carry their parameter position (inSensitive P1, inPublic P2).
+RcStatus CheckTemplate(const wire::TpmtPublic& pub, const Object* parent,
+                       const wire::Tpm2bSensitiveCreate& sensitive);
+
+// Fills obj.seed_value, obj.sensitive and the unique field of obj.pub, drawing every random
+// octet from `rng` (so a primary key is a function of its seed and template).
+RcStatus GenerateObject(Object& obj, const wire::Tpm2bSensitiveCreate& sensitive,
+                        const RandomFn& rng);
+
+// Part 1 §23.?: the public area must be the one that belongs with the sensitive area.
+RcStatus CheckBinding(const Object& obj);
+
+// Wraps `obj`'s sensitive area under `parent` (a storage parent): TPM2B_PRIVATE contents.
+Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj);
+// Unwraps a TPM2B_PRIVATE's contents for a child with `child_name` under `parent`.
+// TPM_RC_INTEGRITY when the HMAC fails; TPM_RC_SENSITIVE when the contents don't parse.
+Result<wire::TpmtSensitive> UnprotectSensitive(const Object& parent, ByteSpan child_name,
+                                               ByteSpan private_blob);
+
+// An object's explicit encoding for context blobs and saved volatile state (not for
+// sequence objects, whose running digests cannot be exported).
+Bytes EncodeObject(const Object& obj);
+Result<Object> DecodeObject(ByteSpan data);
+
+}  // namespace tpm2emu::engine
