@@ -84,9 +84,7 @@ Result<HandleOut> HashSequenceStart(Tpm& tpm, const HashSequenceStartIn& in) {
   }
   Object obj;
   obj.auth = SecretBytes(TrimTrailingZeros(in.auth.span()));
-  obj.pub.name_alg = TpmAlg::Null;
-  obj.name = Bytes{static_cast<uint8_t>(handle >> 24), static_cast<uint8_t>(handle >> 16),
-                   static_cast<uint8_t>(handle >> 8), static_cast<uint8_t>(handle)};
+  obj.pub.name_alg = TpmAlg::Null;  // Part 1 §14: a sequence object's Name is empty
   obj.sequence = std::move(seq);
   tpm.reset_state().objects.emplace(handle, std::move(obj));
   HandleOut out;

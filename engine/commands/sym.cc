@@ -68,7 +68,10 @@ Result<uint16_t> HmacHash(const Object& key, uint16_t requested) {
   if (key.sequence || key.pub.type != TpmAlg::KeyedHash || key.public_only) {
     return Rc::Type.Handle(1);
   }
-  if (!key.pub.Has(SignEncrypt) || key.pub.Has(Restricted) || key.pub.Has(Decrypt)) {
+  if (key.pub.Has(Restricted)) {
+    return Rc::Attributes.Handle(1);
+  }
+  if (!key.pub.Has(SignEncrypt)) {
     return Rc::Key.Handle(1);
   }
   const auto& d = std::get<wire::KeyedHashDetail>(key.pub.detail);
@@ -115,11 +118,9 @@ Result<hash::HandleOut> HmacStart(Tpm& tpm, const HmacStartIn& in) {
   TRY_ASSIGN(seq.hmac, crypto::HmacContext::Start(hash_alg, key->sensitive));
   Object obj;
   obj.auth = SecretBytes(TrimTrailingZeros(in.auth.span()));
-  obj.pub.name_alg = TpmAlg::Null;
+  obj.pub.name_alg = TpmAlg::Null;  // Part 1 §14: a sequence object's Name is empty
   obj.sequence = std::move(seq);
   TRY_ASSIGN(uint32_t handle, tpm.InsertObject(std::move(obj)));
-  Object* loaded = *tpm.FindObject(handle, 1);
-  AppendBe32(loaded->name, handle);
   hash::HandleOut out;
   out.handle = handle;
   return out;

@@ -24,7 +24,7 @@ struct SequenceObject {
 
 struct Object {
   wire::TpmtPublic pub;
-  Bytes name;            // nameAlg || H(TPMT_PUBLIC), or the handle when nameAlg is NULL
+  Bytes name;  // nameAlg || H(TPMT_PUBLIC); the handle when nameAlg is NULL; empty for sequences
   Bytes qualified_name;  // Part 1 §14.?
   uint32_t hierarchy = 0x40000007;  // TPM_RH_NULL
   SecretBytes auth;

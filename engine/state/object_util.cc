@@ -182,10 +182,8 @@ RcStatus CheckTemplate(const wire::TpmtPublic& p, const Object* parent,
       return {};
     }
     case TpmAlg::SymCipher: {
+      // For a symmetric key, sign means encrypt; both may be set on an unrestricted key.
       const auto& sc = std::get<wire::SymCipherDetail>(p.detail);
-      if (sign) {
-        return Rc::Attributes.Param(2);
-      }
       if (restricted && sc.sym.mode != TpmAlg::Cfb) {
         return Rc::Symmetric.Param(2);
       }

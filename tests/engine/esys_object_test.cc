@@ -361,6 +361,25 @@ TEST_F(EsysObjectTest, HmacKeyMatchesSoftwareHmac) {
   Bytes expected = *crypto::Hmac(TpmAlg::Sha256, Bytes(16, 0x5A), ToBytes("abc"));
   EXPECT_EQ(Bytes(mac->buffer, mac->buffer + mac->size), expected);
   Esys_Free(mac);
+  // The same through an HMAC sequence, as tpm2_hmac does for streamed input.
+  TPM2B_AUTH null_auth{};
+  ESYS_TR seq = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_HMAC_Start(ctx_, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &null_auth,
+                            TPM2_ALG_NULL, &seq),
+            TSS2_RC_SUCCESS);
+  data.size = 2;
+  ASSERT_EQ(Esys_SequenceUpdate(ctx_, seq, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &data),
+            TSS2_RC_SUCCESS);
+  TPM2B_MAX_BUFFER last{};
+  last.size = 1;
+  last.buffer[0] = 'c';
+  TPMT_TK_HASHCHECK* ticket = nullptr;
+  ASSERT_EQ(Esys_SequenceComplete(ctx_, seq, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &last,
+                                  TPM2_RH_NULL, &mac, &ticket),
+            TSS2_RC_SUCCESS);
+  EXPECT_EQ(Bytes(mac->buffer, mac->buffer + mac->size), expected);
+  Esys_Free(mac);
+  Esys_Free(ticket);
 }
 
 TEST(Objects, BadTemplatesGetSpecCodes) {
