@@ -6,7 +6,6 @@
 #include <mutex>
 #include <new>
 #include <string>
-#include <unordered_set>
 #include <utility>
 
 #include "engine/base/endian.h"
@@ -22,18 +21,36 @@ struct State {
   bool response_pending = false;
   Bytes response;
   uint8_t locality = 0;
+  State* prev = nullptr;  // the live list, under g_live_mu
+  State* next = nullptr;
 };
 
-// Every live context's State, for CloseAllSessions(). A process-wide registry is the one way to
-// reach contexts from an exit handler; it is leaked on purpose so it outlives every handler.
-struct Registry {
-  std::mutex mu;
-  std::unordered_set<State*> live;
-};
+// Every live context's State, for CloseAllSessions(): a process-wide list is the one way to
+// reach contexts from an exit handler. Intrusive, constant-initialized and without a destructor,
+// so it is usable from any exit handler, before or after static destructors ran.
+constinit std::mutex g_live_mu;
+constinit State* g_live_head = nullptr;
 
-Registry& Live() {
-  static Registry* registry = new Registry;
-  return *registry;
+void Link(State* state) {
+  std::lock_guard lock(g_live_mu);
+  state->next = g_live_head;
+  if (g_live_head != nullptr) {
+    g_live_head->prev = state;
+  }
+  g_live_head = state;
+}
+
+void Unlink(State* state) {
+  std::lock_guard lock(g_live_mu);
+  if (state->prev != nullptr) {
+    state->prev->next = state->next;
+  } else if (g_live_head == state) {
+    g_live_head = state->next;
+  }
+  if (state->next != nullptr) {
+    state->next->prev = state->prev;
+  }
+  state->prev = state->next = nullptr;
 }
 
 // Closes and destroys the session (state.mu held). Errors go to stderr.
@@ -144,11 +161,7 @@ void Finalize(TSS2_TCTI_CONTEXT* tcti_context) {
   }
   State* state = std::exchange(context->state, nullptr);
   context->common.v1.magic = 0;
-  {
-    Registry& registry = Live();
-    std::lock_guard lock(registry.mu);
-    registry.live.erase(state);
-  }
+  Unlink(state);
   {
     std::lock_guard lock(state->mu);
     CloseSession(*state);
@@ -242,9 +255,8 @@ size_t ContextSize() noexcept {
 }
 
 void CloseAllSessions() noexcept {
-  Registry& registry = Live();
-  std::lock_guard lock(registry.mu);
-  for (State* state : registry.live) {
+  std::lock_guard lock(g_live_mu);
+  for (State* state = g_live_head; state != nullptr; state = state->next) {
     std::lock_guard state_lock(state->mu);
     CloseSession(*state);
   }
@@ -283,11 +295,7 @@ TSS2_RC InitContext(TSS2_TCTI_CONTEXT* tcti_context, size_t* size, const char* c
     v1.getPollHandles = GetPollHandles;
     v1.setLocality = SetLocality;
     context->common.makeSticky = MakeSticky;
-    {
-      Registry& registry = Live();
-      std::lock_guard lock(registry.mu);
-      registry.live.insert(state.get());
-    }
+    Link(state.get());
     context->state = state.release();
     return TSS2_RC_SUCCESS;
   } catch (const std::bad_alloc&) {
