@@ -21,15 +21,15 @@ import time
 import unittest
 
 # Filled in by main() from the command line (see parse_args).
-CONFIG = argparse.Namespace(tpm2emu=None, tcti_dir=None, asan_runtime=None, keep=False,
-                            verbose_tools=False)
+CONFIG = argparse.Namespace(tpm2emu=None, tcti_dir=None, asan_runtime=None,
+                            asan_preload_shim=None, keep=False, verbose_tools=False)
 
 READY_RE = re.compile(
     r"^tpm2emu: ready mssim=(?P<host>[^\s:]+):(?P<port>\d+) "
     r"platform=(?P<phost>[^\s:]+):(?P<pport>\d+)(?: state=(?P<state>.*))?$")
 
 READY_TIMEOUT_S = 30.0   # generous: the ASan build starts slowly on a busy machine
-TOOL_TIMEOUT_S = 60.0
+TOOL_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 20.0
 
 
@@ -40,6 +40,8 @@ def parse_args(argv):
     parser.add_argument("--asan-runtime",
                         help="libasan.so to preload into tpm2-tools when they load a "
                              "sanitized TCTI (set for TPM2EMU_SANITIZE builds)")
+    parser.add_argument("--asan-preload-shim",
+                        help="library preloaded after --asan-runtime (asan_preload_shim.cc)")
     parser.add_argument("--keep", action="store_true",
                         help="keep temporary state directories and logs")
     parser.add_argument("--verbose-tools", action="store_true",
@@ -374,7 +376,10 @@ class TctiTransport(Transport):
         if CONFIG.asan_runtime:
             # tpm2-tools are not sanitized, but they dlopen our sanitized TCTI: the ASan runtime
             # must come first, and the tools' own leaks are not ours to report.
-            env["LD_PRELOAD"] = CONFIG.asan_runtime
+            preload = [CONFIG.asan_runtime]
+            if CONFIG.asan_preload_shim:
+                preload.append(CONFIG.asan_preload_shim)
+            env["LD_PRELOAD"] = " ".join(preload)
             env["ASAN_OPTIONS"] = "detect_leaks=0"
         return env
 
@@ -396,6 +401,7 @@ class Tools:
     def __init__(self, transport, workdir):
         self.transport = transport
         self.workdir = workdir
+        self.hung = None  # the first command that did not finish; later ones fail at once
 
     def env(self):
         env = {k: v for k, v in os.environ.items()
@@ -406,12 +412,17 @@ class Tools:
     def run(self, *args, ok=True, input=None):
         """Runs one tool. ok=True: must exit 0; ok=False: must exit non-zero; None: either."""
         argv = [str(a) for a in args]
+        if self.hung:
+            raise ToolFailure(f"[{self.transport.describe()}] {' '.join(argv)}: not run, "
+                              f"because an earlier tool hung: {self.hung}")
         try:
             p = subprocess.run(argv, input=input, capture_output=True, timeout=TOOL_TIMEOUT_S,
                                cwd=self.workdir, env=self.env())
         except subprocess.TimeoutExpired as e:
-            raise ToolFailure(f"[{self.transport.describe()}] {' '.join(argv)}: no answer in "
-                              f"{TOOL_TIMEOUT_S}s; stderr so far: {_text(e.stderr)}") from None
+            self.hung = " ".join(argv)
+            raise ToolFailure(f"[{self.transport.describe()}] {' '.join(argv)}: did not finish "
+                              f"in {TOOL_TIMEOUT_S}s (killed); stdout so far: "
+                              f"{_text(e.stdout)}; stderr so far: {_text(e.stderr)}") from None
         out, err = _text(p.stdout), _text(p.stderr)
         if CONFIG.verbose_tools:
             print(f"$ {' '.join(argv)}  -> {p.returncode}\n{out}{err}", file=sys.stderr)
