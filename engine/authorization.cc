@@ -120,6 +120,9 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
       }
     }
     TRY(CheckLockout(entity));
+    if (static_cast<uint8_t>(entity >> 24) == TpmHt::NvIndex) {  // Part 3 §5.6 items 5, 7
+      TRY(nv::CheckAuthorization(*this, entity, command_code_, auth_role[i], is_policy));
+    }
     if (s.session == nullptr) {
       TRY(AuthorizeWithPassword(entity, s.hmac.span(), n));
       continue;
@@ -146,7 +149,6 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
       TRY_ASSIGN(Bytes name, EntityName(entity));
       if (session.bound && name == session.bind_name &&
           ConstantTimeEqual(TrimTrailingZeros(auth), session.bind_auth)) {
-        use.bound[i] = true;
         include_auth = {};  // Part 1 §16.6.5: EmptyAuth for the bound entity
       }
     }
@@ -173,6 +175,12 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
     TRY_ASSIGN(Bytes expected, crypto::Hmac(session.auth_hash, key, data));
     if (!ConstantTimeEqual(expected, s.hmac.span())) {
       return AuthFailure(entity, n);
+    }
+  }
+  for (size_t i = 0; i < auth_handles; ++i) {
+    if (static_cast<uint8_t>(auth_entity[i] >> 24) == TpmHt::NvIndex) {
+      nv::OnAuthorized(*this, auth_entity[i],
+                       sessions[i].session != nullptr && sessions[i].session->is_policy());
     }
   }
   return {};
@@ -230,11 +238,18 @@ Bytes Tpm::ResponseHmac(const AuthSession& s, const SessionUse& use, size_t inde
     return {};  // a PolicyPassword authorization has no response HMAC
   }
   ByteSpan auth;
-  if (index < use.auth_handles && !use.bound[index] &&
-      (!session.is_policy() || session.needs_auth_value)) {
-    auto a = EntityAuth(auth_entity[index]);  // after the command: a changed auth is the new one
+  if (index < use.auth_handles && (!session.is_policy() || session.needs_auth_value)) {
+    // After the command: a changed authValue is the new one, and it also ends the binding
+    // (the bound entity is its Name with the authValue it had).
+    auto a = EntityAuth(auth_entity[index]);
+    auto name = EntityName(auth_entity[index]);
     if (a.ok()) {
-      auth = *a;
+      bool bound = !session.is_policy() && session.bound && name.ok() &&
+                   *name == session.bind_name &&
+                   ConstantTimeEqual(TrimTrailingZeros(*a), session.bind_auth);
+      if (!bound) {
+        auth = *a;
+      }
     }
   }
   SecretBytes key = SessionValue(session, auth);

@@ -102,6 +102,7 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
   if (def == nullptr) {
     return ErrorResponse(Rc::CommandCode);
   }
+  command_code_ = code;
   if (!started_ && code != TpmCc::Startup && !failure_mode_) {
     return ErrorResponse(Rc::Initialize);
   }

@@ -582,8 +582,10 @@ bool Tpm::IsDaProtected(uint32_t handle) const {
     const Object& obj = it->second;
     return !obj.sequence && !obj.pub.Has(wire::TpmaObject::NoDa);
   }
+  if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
+    return nv::IsDaProtected(nv_, handle);
+  }
   // Other permanent handles (owner, endorsement, platform) and PCRs are not DA-protected.
-  // TODO(#4): NV indices without TPMA_NV_NO_DA.
   return false;
 }
 
@@ -624,6 +626,9 @@ RcStatus Tpm::CheckLockout(uint32_t handle) {
 }
 
 TpmRc Tpm::AuthFailure(uint32_t handle, uint32_t session_number) {
+  if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
+    nv::OnAuthFailure(*this, handle);  // a PIN Fail index counts its own failures
+  }
   if (!IsDaProtected(handle)) {
     return Rc::BadAuth.Session(session_number);
   }

@@ -94,13 +94,11 @@ struct AuthSession {
   Session* session = nullptr;
 };
 
-// How a command uses its sessions: which decrypts and encrypts (index into the area), and
-// which authorizations are for the session's bound entity.
+// How a command uses its sessions: which decrypts and encrypts (index into the area).
 struct SessionUse {
   std::optional<size_t> decrypt;
   std::optional<size_t> encrypt;
   size_t auth_handles = 0;
-  std::array<bool, wire::kMaxSessionNumber> bound{};
 };
 
 struct CommandDef;
@@ -135,6 +133,9 @@ class Tpm final : public TpmInstance {
   bool started() const { return started_; }
   void set_started(bool v) { started_ = v; }
   uint8_t locality() const { return locality_; }
+  // The command code of the command being executed (set by the dispatcher before the
+  // authorization checks, which depend on it for NV indices).
+  uint32_t command_code() const { return command_code_; }
   bool physical_presence() const { return physical_presence_; }
   crypto::Drbg& drbg() { return *drbg_; }
   void Random(std::span<uint8_t> out) { drbg_->Generate(out); }
@@ -252,6 +253,7 @@ class Tpm final : public TpmInstance {
   bool established_ = false;
   bool clock_safe_ = true;
   uint8_t locality_ = 0;
+  uint32_t command_code_ = 0;
   uint32_t self_test_result_ = 0;
   uint64_t init_host_ms_ = 0;      // host time at _TPM_Init
   uint64_t clock_base_host_ms_ = 0;  // host time at which clock_ms_base_ applied

@@ -107,6 +107,7 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
                            (c.eh_enable ? 0x4u : 0u) | (c.ph_enable_nv ? 0x8u : 0u) |
                            (c.orderly_startup ? 0x80000000u : 0u);
   uint32_t loaded = static_cast<uint32_t>(tpm.LoadedObjectCount());
+  nv::Usage nv_usage = nv::GetUsage(tpm);
   return {
       {TpmPt::FamilyIndicator, 0x322E3000},  // "2.0"
       {TpmPt::Level, 0},
@@ -129,14 +130,14 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::PcrCount, kPcrCount},
       {TpmPt::PcrSelectMin, wire::kPcrSelectMin},
       {TpmPt::ContextGapMax, 0xFFFF},
-      {TpmPt::NvCountersMax, 0},
-      {TpmPt::NvIndexMax, 0},
+      {TpmPt::NvCountersMax, 0},  // no fixed maximum: counters share the NV memory pool
+      {TpmPt::NvIndexMax, wire::kMaxNvIndexSize},
       {TpmPt::Memory, 0x6},  // sharedNV, objectCopiedToRam
       {TpmPt::ClockUpdate, 1u << 16},
       {TpmPt::ContextHash, kContextHashAlg},
       {TpmPt::ContextSym, TpmAlg::Aes},
       {TpmPt::ContextSymSize, 256},
-      {TpmPt::OrderlyCount, 0},
+      {TpmPt::OrderlyCount, kMaxOrderlyCount},
       {TpmPt::MaxCommandSize, wire::kMaxCommandSize},
       {TpmPt::MaxResponseSize, wire::kMaxResponseSize},
       {TpmPt::MaxDigest, wire::kMaxDigestSize},
@@ -151,12 +152,12 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::TotalCommands, static_cast<uint32_t>(commands)},
       {TpmPt::LibraryCommands, static_cast<uint32_t>(commands)},
       {TpmPt::VendorCommands, 0},
-      {TpmPt::NvBufferMax, 0},
+      {TpmPt::NvBufferMax, wire::kMaxNvBufferSize},
       {TpmPt::Modes, 0},
       {TpmPt::MaxCapBuffer, wire::kMaxCapBuffer},
       {TpmPt::Permanent, permanent},
       {TpmPt::StartupClear, startup_clear},
-      {TpmPt::HrNvIndex, 0},
+      {TpmPt::HrNvIndex, nv_usage.indices},
       {TpmPt::HrLoaded, loaded_sessions},
       {TpmPt::HrLoadedAvail, static_cast<uint32_t>(kMaxLoadedSessions) - loaded_sessions},
       {TpmPt::HrActive, active_sessions},
@@ -164,8 +165,8 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::HrTransientAvail, static_cast<uint32_t>(kMaxLoadedObjects) - loaded},
       {TpmPt::HrPersistent, 0},
       {TpmPt::HrPersistentAvail, 0},
-      {TpmPt::NvCounters, 0},
-      {TpmPt::NvCountersAvail, 0},
+      {TpmPt::NvCounters, nv_usage.counters},
+      {TpmPt::NvCountersAvail, nv_usage.counters_available},
       {TpmPt::AlgorithmSet, 0},
       {TpmPt::LoadedCurves, 0},
       {TpmPt::LockoutCounter, p.failed_tries},

@@ -7,6 +7,7 @@
 
 #include "engine/base/tpm_rc.h"
 #include "engine/command.h"
+#include "engine/wire/nv_types.h"
 #include "engine/wire/public.h"
 #include "engine/wire/types.h"
 
@@ -691,5 +692,124 @@ struct DictionaryAttackParametersIn {
 };
 Result<Empty> DictionaryAttackParameters(Tpm& tpm, const DictionaryAttackParametersIn& in);
 }  // namespace hierarchy
+
+namespace nv {
+// Part 3 §31.3 TPM2_NV_DefineSpace
+struct NvDefineSpaceIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhProvision auth_handle;
+  wire::Tpm2bAuth auth;
+  wire::Tpm2bNvPublic public_info;
+  static constexpr auto kFields = std::tuple{&NvDefineSpaceIn::auth_handle, &NvDefineSpaceIn::auth,
+                                             &NvDefineSpaceIn::public_info};
+};
+Result<Empty> DefineSpace(Tpm& tpm, const NvDefineSpaceIn& in);
+// Part 3 §31.4 TPM2_NV_UndefineSpace
+struct NvUndefineSpaceIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiRhProvision auth_handle;
+  wire::TpmiRhNvDefinedIndex nv_index;
+  static constexpr auto kFields =
+      std::tuple{&NvUndefineSpaceIn::auth_handle, &NvUndefineSpaceIn::nv_index};
+};
+Result<Empty> UndefineSpace(Tpm& tpm, const NvUndefineSpaceIn& in);
+// Part 3 §31.5 TPM2_NV_UndefineSpaceSpecial
+struct NvUndefineSpaceSpecialIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiRhNvDefinedIndex nv_index;
+  wire::TpmiRhPlatform platform;
+  static constexpr auto kFields =
+      std::tuple{&NvUndefineSpaceSpecialIn::nv_index, &NvUndefineSpaceSpecialIn::platform};
+};
+Result<Empty> UndefineSpaceSpecial(Tpm& tpm, const NvUndefineSpaceSpecialIn& in);
+// Part 3 §31.6 TPM2_NV_ReadPublic
+struct NvReadPublicIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhNvLegacyIndex nv_index;
+  static constexpr auto kFields = std::tuple{&NvReadPublicIn::nv_index};
+};
+struct NvReadPublicOut {
+  wire::Tpm2bNvPublic nv_public;
+  wire::Tpm2bName nv_name;
+  static constexpr auto kFields =
+      std::tuple{&NvReadPublicOut::nv_public, &NvReadPublicOut::nv_name};
+};
+Result<NvReadPublicOut> ReadPublic(Tpm& tpm, const NvReadPublicIn& in);
+// Part 3 §31.7 TPM2_NV_Write
+struct NvWriteIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiRhNvAuth auth_handle;
+  wire::TpmiRhNvIndex nv_index;
+  wire::Tpm2bMaxNvBuffer data;
+  uint16_t offset = 0;
+  static constexpr auto kFields = std::tuple{&NvWriteIn::auth_handle, &NvWriteIn::nv_index,
+                                             &NvWriteIn::data, &NvWriteIn::offset};
+};
+Result<Empty> Write(Tpm& tpm, const NvWriteIn& in);
+// The handles of TPM2_NV_Increment (§31.8), TPM2_NV_WriteLock (§31.11) and TPM2_NV_ReadLock
+// (§31.14), which have no parameters.
+struct NvIndexIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiRhNvAuth auth_handle;
+  wire::TpmiRhNvIndex nv_index;
+  static constexpr auto kFields = std::tuple{&NvIndexIn::auth_handle, &NvIndexIn::nv_index};
+};
+// Part 3 §31.8 TPM2_NV_Increment
+Result<Empty> Increment(Tpm& tpm, const NvIndexIn& in);
+// Part 3 §31.9 TPM2_NV_Extend
+struct NvExtendIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiRhNvAuth auth_handle;
+  wire::TpmiRhNvIndex nv_index;
+  wire::Tpm2bMaxNvBuffer data;
+  static constexpr auto kFields =
+      std::tuple{&NvExtendIn::auth_handle, &NvExtendIn::nv_index, &NvExtendIn::data};
+};
+Result<Empty> Extend(Tpm& tpm, const NvExtendIn& in);
+// Part 3 §31.10 TPM2_NV_SetBits
+struct NvSetBitsIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiRhNvAuth auth_handle;
+  wire::TpmiRhNvIndex nv_index;
+  uint64_t bits = 0;
+  static constexpr auto kFields =
+      std::tuple{&NvSetBitsIn::auth_handle, &NvSetBitsIn::nv_index, &NvSetBitsIn::bits};
+};
+Result<Empty> SetBits(Tpm& tpm, const NvSetBitsIn& in);
+// Part 3 §31.11 TPM2_NV_WriteLock
+Result<Empty> WriteLock(Tpm& tpm, const NvIndexIn& in);
+// Part 3 §31.12 TPM2_NV_GlobalWriteLock
+struct NvGlobalWriteLockIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhProvision auth_handle;
+  static constexpr auto kFields = std::tuple{&NvGlobalWriteLockIn::auth_handle};
+};
+Result<Empty> GlobalWriteLock(Tpm& tpm, const NvGlobalWriteLockIn& in);
+// Part 3 §31.13 TPM2_NV_Read
+struct NvReadIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiRhNvAuth auth_handle;
+  wire::TpmiRhNvIndex nv_index;
+  uint16_t size = 0;
+  uint16_t offset = 0;
+  static constexpr auto kFields =
+      std::tuple{&NvReadIn::auth_handle, &NvReadIn::nv_index, &NvReadIn::size, &NvReadIn::offset};
+};
+struct NvReadOut {
+  wire::Tpm2bMaxNvBuffer data;
+  static constexpr auto kFields = std::tuple{&NvReadOut::data};
+};
+Result<NvReadOut> Read(Tpm& tpm, const NvReadIn& in);
+// Part 3 §31.14 TPM2_NV_ReadLock
+Result<Empty> ReadLock(Tpm& tpm, const NvIndexIn& in);
+// Part 3 §31.15 TPM2_NV_ChangeAuth
+struct NvChangeAuthIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhNvIndex nv_index;
+  wire::Tpm2bAuth new_auth;
+  static constexpr auto kFields = std::tuple{&NvChangeAuthIn::nv_index, &NvChangeAuthIn::new_auth};
+};
+Result<Empty> ChangeAuth(Tpm& tpm, const NvChangeAuthIn& in);
+}  // namespace nv
 
 }  // namespace tpm2emu::engine

@@ -157,7 +157,8 @@ Result<Empty> Clear(Tpm& tpm, const ClearIn& in) {
   p.restart_count = 0;
   tpm.SetClockSafe(true);
   ++tpm.reset_state().pcr_update_counter;
-  // TODO(#4): undefine owner-created NV indices and evict owner persistent objects.
+  nv::OnClear(tpm);
+  // TODO(#4): evict owner persistent objects.
   return Empty{};
 }
 
