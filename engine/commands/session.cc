@@ -59,8 +59,9 @@ Result<StartAuthSessionOut> StartAuthSession(Tpm& tpm, const StartAuthSessionIn&
     key_input = std::move(joined);
   }
   // Part 1 §16.6.? sessionKey = KDFa(authHash, bind.authValue || salt, "ATH", nonceTPM,
-  // nonceCaller, digest size); empty when there is neither.
-  if (!key_input.empty()) {
+  // nonceCaller, digest size); empty only when there is neither a bind entity nor a salt key
+  // (an empty authValue still gives a key).
+  if (in.bind != TpmRh::Null || in.tpm_key != TpmRh::Null) {
     TRY_ASSIGN(s.session_key,
                crypto::KdfA(in.auth_hash, key_input, "ATH", s.nonce_tpm, s.nonce_caller,
                             static_cast<uint32_t>(digest_size * 8)));

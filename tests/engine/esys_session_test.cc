@@ -117,6 +117,15 @@ TEST_P(EsysSessionTest, BoundSessionAuthorizesItsEntity) {
   Esys_Free(random);
 }
 
+TEST_P(EsysSessionTest, SessionBoundToEntityWithEmptyAuth) {
+  ESYS_TR s = StartSession(ESYS_TR_RH_OWNER);
+  TPM2B_AUTH auth{};
+  auth.size = 3;
+  std::memcpy(auth.buffer, "new", 3);
+  ASSERT_EQ(Esys_HierarchyChangeAuth(ctx_, ESYS_TR_RH_OWNER, s, ESYS_TR_NONE, ESYS_TR_NONE, &auth),
+            TSS2_RC_SUCCESS);
+}
+
 TEST_P(EsysSessionTest, SessionWithSha1AndFlush) {
   ESYS_TR s = StartSession(ESYS_TR_NONE, TPM2_ALG_SHA1);
   TPM2B_DIGEST* random = nullptr;
