@@ -110,9 +110,9 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
     // Part 1 §19.?: an object's userWithAuth / adminWithPolicy decide whether its authValue
     // may be used (password or HMAC) or only its policy.
     bool is_policy = s.session != nullptr && s.session->is_policy();
-    if (auto it = reset_.objects.find(entity); it != reset_.objects.end() && !is_policy) {
-      const wire::TpmtPublic& pub = it->second.pub;
-      bool user_ok = pub.Has(wire::TpmaObject::UserWithAuth) || it->second.sequence.has_value() ||
+    if (const Object* obj = LookupObject(entity); obj != nullptr && !is_policy) {
+      const wire::TpmtPublic& pub = obj->pub;
+      bool user_ok = pub.Has(wire::TpmaObject::UserWithAuth) || obj->sequence.has_value() ||
                      pub.name_alg == TpmAlg::Null;
       if ((auth_role[i] == Role::kUser && !user_ok) ||
           (auth_role[i] == Role::kAdmin && pub.Has(wire::TpmaObject::AdminWithPolicy))) {

@@ -15,6 +15,7 @@ constexpr Role A = Role::kAdmin;
 
 constexpr CommandDef kCommands[] = {
     Def<nv::UndefineSpaceSpecial>(TpmCc::NvUndefineSpaceSpecial, {A, U, N}, kNv),
+    Def<object::EvictControl>(TpmCc::EvictControl, {U, N, N}, kNv),
     Def<hierarchy::HierarchyControl>(TpmCc::HierarchyControl, {U, N, N}, kNv),
     Def<nv::UndefineSpace>(TpmCc::NvUndefineSpace, {U, N, N}, kNv),
     Def<hierarchy::ChangeEps>(TpmCc::ChangeEps, {U, N, N}, kNv),

@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <utility>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -210,6 +211,11 @@ nvstore::Records Tpm::EncodeRecords() {
     out["pcr_allocation"] = w.Take();
   }
   nv::Encode(*this, out);
+  for (const auto& [handle, obj] : persistent_.objects) {
+    char key[16];
+    std::snprintf(key, sizeof(key), "obj/%08x", handle);
+    out[key] = EncodeObject(obj);
+  }
   if (persistent_.shutdown_type == TpmSu::State) {
     wire::Writer w;
     w.U8(kRecordVersion);
@@ -308,6 +314,16 @@ Status Tpm::DecodeRecords(const nvstore::Records& records) {
     }
   }
   TRY(nv::Decode(*this, records));
+  for (auto it = records.lower_bound("obj/"); it != records.end() && it->first.rfind("obj/", 0) == 0;
+       ++it) {
+    uint32_t handle = 0;
+    auto obj = DecodeObject(it->second);
+    if (std::sscanf(it->first.c_str(), "obj/%8x", &handle) != 1 || !obj.ok() ||
+        static_cast<uint8_t>(handle >> 24) != TpmHt::Persistent) {
+      return corrupt(it->first);
+    }
+    persistent_.objects.emplace(handle, std::move(obj).value());
+  }
   committed_ = records;
   return Status::Ok();
 }
@@ -516,9 +532,22 @@ SecretBytes* Tpm::AuthValueFor(uint32_t handle) {
     default:
       break;
   }
-  auto it = reset_.objects.find(handle);
-  if (it != reset_.objects.end()) {
-    return &it->second.auth;
+  if (Object* obj = LookupObject(handle)) {
+    return &obj->auth;
+  }
+  return nullptr;
+}
+
+Object* Tpm::LookupObject(uint32_t handle) {
+  return const_cast<Object*>(std::as_const(*this).LookupObject(handle));
+}
+
+const Object* Tpm::LookupObject(uint32_t handle) const {
+  if (auto it = reset_.objects.find(handle); it != reset_.objects.end()) {
+    return &it->second;
+  }
+  if (auto it = persistent_.objects.find(handle); it != persistent_.objects.end()) {
+    return &it->second;
   }
   return nullptr;
 }
@@ -567,8 +596,15 @@ RcStatus Tpm::CheckHandleReference(uint32_t handle, uint32_t n) {
       return {};
     case TpmHt::NvIndex:
       return nv::CheckReference(*this, handle, n);
+    case TpmHt::Persistent: {
+      auto it = persistent_.objects.find(handle);
+      if (it == persistent_.objects.end() ||
+          (it->second.hierarchy != TpmRh::Null && !IsHierarchyEnabled(it->second.hierarchy))) {
+        return Rc::Handle.Handle(n + 1);
+      }
+      return {};
+    }
     default:
-      // Persistent objects, NV indices and sessions as handles come with later work.
       return Rc::Handle.Handle(n + 1);
   }
 }
@@ -577,10 +613,8 @@ bool Tpm::IsDaProtected(uint32_t handle) const {
   if (handle == TpmRh::Lockout) {
     return true;
   }
-  auto it = reset_.objects.find(handle);
-  if (it != reset_.objects.end()) {
-    const Object& obj = it->second;
-    return !obj.sequence && !obj.pub.Has(wire::TpmaObject::NoDa);
+  if (const Object* obj = LookupObject(handle)) {
+    return !obj->sequence && !obj->pub.Has(wire::TpmaObject::NoDa);
   }
   if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
     return nv::IsDaProtected(nv_, handle);
@@ -659,11 +693,13 @@ RcStatus Tpm::AuthorizeWithPassword(uint32_t handle, ByteSpan password, uint32_t
 }
 
 Result<Object*> Tpm::FindObject(uint32_t handle, uint32_t handle_number) {
-  auto it = reset_.objects.find(handle);
-  if (it == reset_.objects.end()) {
-    return Rc::ReferenceH(handle_number - 1);
+  if (Object* obj = LookupObject(handle)) {
+    return obj;
   }
-  return &it->second;
+  if (static_cast<uint8_t>(handle >> 24) == TpmHt::Persistent) {
+    return Rc::Handle.Handle(handle_number);
+  }
+  return Rc::ReferenceH(handle_number - 1);
 }
 
 Result<uint32_t> Tpm::InsertObject(Object obj) {
@@ -755,8 +791,8 @@ Result<Bytes> Tpm::EntityName(uint32_t handle) {
   if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
     return nv::Name(*this, handle);
   }
-  if (auto it = reset_.objects.find(handle); it != reset_.objects.end()) {
-    return it->second.name;
+  if (const Object* obj = LookupObject(handle)) {
+    return obj->name;
   }
   Bytes name;
   AppendBe32(name, handle);
@@ -777,8 +813,8 @@ wire::TpmtHa Tpm::EntityPolicy(uint32_t handle) {
       if (static_cast<uint8_t>(handle >> 24) == TpmHt::NvIndex) {
         return nv::Policy(*this, handle);
       }
-      if (auto it = reset_.objects.find(handle); it != reset_.objects.end()) {
-        const wire::TpmtPublic& pub = it->second.pub;
+      if (const Object* obj = LookupObject(handle)) {
+        const wire::TpmtPublic& pub = obj->pub;
         return pub.auth_policy.empty() ? NullPolicy() : wire::TpmtHa{pub.name_alg, pub.auth_policy};
       }
       return NullPolicy();

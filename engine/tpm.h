@@ -36,6 +36,7 @@ inline constexpr size_t kMaxActiveSessions = 64;               // TPM_PT_ACTIVE_
 // its public area, one prime and the protection overhead; a session context is small).
 inline constexpr uint32_t kMaxObjectContext = 2048;
 inline constexpr uint32_t kMaxSessionContext = 128;
+inline constexpr size_t kMaxPersistentObjects = 64;            // TPM_PT_HR_PERSISTENT_MIN
 
 // State that survives everything but TPM2_Clear or a change of seed (kept in the store).
 struct PersistentState {
@@ -55,6 +56,8 @@ struct PersistentState {
   uint32_t saved_pcr_update_counter = 0;
   int8_t clock_adjust = 0;
   bool disable_clear = false;  // TPM2_ClearControl
+  // Persistent objects (TPM2_EvictControl), each its own record "obj/<handle in hex>".
+  std::map<uint32_t, Object> objects;
   // Dictionary-attack protection (Part 1 §19.8): failures counted against maxTries, one
   // forgiven every recoveryTime seconds; lockoutAuth itself locks for lockoutRecovery seconds.
   uint32_t failed_tries = 0;
@@ -170,8 +173,12 @@ class Tpm final : public TpmInstance {
   Bytes Ticket(uint32_t hierarchy, uint16_t tag, ByteSpan data);
 
   uint32_t AllocateTransientHandle();
-  // A loaded object (TPM_RC_REFERENCE_Hn when there is none; handle_number is 1-based).
+  // A loaded transient or persistent object (TPM_RC_REFERENCE_Hn for a missing transient,
+  // TPM_RC_HANDLE+Hn for a missing persistent object; handle_number is 1-based).
   Result<Object*> FindObject(uint32_t handle, uint32_t handle_number);
+  // The transient or persistent object with this handle, or null.
+  Object* LookupObject(uint32_t handle);
+  const Object* LookupObject(uint32_t handle) const;
   // Loads an object into a free slot (TPM_RC_OBJECT_MEMORY when full).
   Result<uint32_t> InsertObject(Object obj);
   // Whether DA-protected authorizations are refused now (after forgiving elapsed failures).

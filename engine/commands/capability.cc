@@ -124,7 +124,7 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::FirmwareVersion2, prof.firmware_version_2},
       {TpmPt::InputBuffer, wire::kMaxDigestBuffer},
       {TpmPt::HrTransientMin, kMaxLoadedObjects},
-      {TpmPt::HrPersistentMin, 0},
+      {TpmPt::HrPersistentMin, kMaxPersistentObjects},
       {TpmPt::HrLoadedMin, kMaxLoadedSessions},
       {TpmPt::ActiveSessionsMax, kMaxActiveSessions},
       {TpmPt::PcrCount, kPcrCount},
@@ -163,8 +163,8 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::HrActive, active_sessions},
       {TpmPt::HrActiveAvail, static_cast<uint32_t>(kMaxActiveSessions) - active_sessions},
       {TpmPt::HrTransientAvail, static_cast<uint32_t>(kMaxLoadedObjects) - loaded},
-      {TpmPt::HrPersistent, 0},
-      {TpmPt::HrPersistentAvail, 0},
+      {TpmPt::HrPersistent, static_cast<uint32_t>(p.objects.size())},
+      {TpmPt::HrPersistentAvail, static_cast<uint32_t>(kMaxPersistentObjects - p.objects.size())},
       {TpmPt::NvCounters, nv_usage.counters},
       {TpmPt::NvCountersAvail, nv_usage.counters_available},
       {TpmPt::AlgorithmSet, 0},
@@ -283,7 +283,10 @@ Result<GetCapabilityOut> GetCapability(Tpm& tpm, const GetCapabilityIn& in) {
           }
           break;
         case TpmHt::Persistent:
-          break;  // TODO(#4): persistent objects
+          for (const auto& [h, obj] : tpm.persistent().objects) {
+            handles.push_back(h);
+          }
+          break;
         default:
           return Rc::Handle.Param(2);
       }

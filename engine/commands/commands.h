@@ -463,6 +463,17 @@ struct CreateLoadedOut {
                  &CreateLoadedOut::out_public, &CreateLoadedOut::name};
 };
 Result<CreateLoadedOut> CreateLoaded(Tpm& tpm, const CreateLoadedIn& in);
+
+// Part 3 §28.5 TPM2_EvictControl
+struct EvictControlIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiRhProvision auth;
+  wire::TpmiDhObject object_handle;
+  uint32_t persistent_handle = 0;  // TPMI_DH_PERSISTENT
+  static constexpr auto kFields = std::tuple{&EvictControlIn::auth, &EvictControlIn::object_handle,
+                                             &EvictControlIn::persistent_handle};
+};
+Result<Empty> EvictControl(Tpm& tpm, const EvictControlIn& in);
 }  // namespace object
 
 namespace asym {

@@ -113,6 +113,9 @@ Result<ContextOut> ContextSave(Tpm& tpm, const ContextSaveIn& in) {
     it->second.context_sequence = ctx.sequence;
     return out;
   }
+  if (ht != TpmHt::Transient) {
+    return Rc::Value.Handle(1);  // TPMI_DH_SAVED: only transient objects and sessions
+  }
   TRY_ASSIGN(Object * obj, tpm.FindObject(in.save_handle, 1));
   if (obj->sequence) {
     // The running state of a digest cannot be exported from OpenSSL.

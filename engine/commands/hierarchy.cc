@@ -39,6 +39,18 @@ void FlushHierarchy(Tpm& tpm, uint32_t hierarchy) {
   }
 }
 
+// Evicts every persistent object of `hierarchy`.
+void EvictHierarchy(Tpm& tpm, uint32_t hierarchy) {
+  auto& objects = tpm.persistent().objects;
+  for (auto it = objects.begin(); it != objects.end();) {
+    if (it->second.hierarchy == hierarchy) {
+      it = objects.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 wire::TpmtHa NullPolicy() { return wire::TpmtHa{TpmAlg::Null, {}}; }
 
 }  // namespace
@@ -116,6 +128,7 @@ Result<Empty> ChangePps(Tpm& tpm, const PlatformIn& /*in*/) {
   p.ph_proof = tpm.RandomSecret(kProofSize);
   tpm.clear_state().platform_policy = NullPolicy();
   FlushHierarchy(tpm, TpmRh::Platform);
+  EvictHierarchy(tpm, TpmRh::Platform);
   return Empty{};
 }
 
@@ -127,6 +140,7 @@ Result<Empty> ChangeEps(Tpm& tpm, const PlatformIn& /*in*/) {
   p.endorsement_auth = SecretBytes();
   p.endorsement_policy = NullPolicy();
   FlushHierarchy(tpm, TpmRh::Endorsement);
+  EvictHierarchy(tpm, TpmRh::Endorsement);
   return Empty{};
 }
 
@@ -141,6 +155,8 @@ Result<Empty> Clear(Tpm& tpm, const ClearIn& in) {
   }
   FlushHierarchy(tpm, TpmRh::Owner);
   FlushHierarchy(tpm, TpmRh::Endorsement);
+  EvictHierarchy(tpm, TpmRh::Owner);
+  EvictHierarchy(tpm, TpmRh::Endorsement);
   p.sps = tpm.RandomSecret(kSeedSize);
   p.sh_proof = tpm.RandomSecret(kProofSize);
   p.eh_proof = tpm.RandomSecret(kProofSize);

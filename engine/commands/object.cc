@@ -318,4 +318,58 @@ Result<CreateLoadedOut> CreateLoaded(Tpm& tpm, const CreateLoadedIn& in) {
   return out;
 }
 
+// Part 3 §28.5 TPM2_EvictControl: makes a loaded object persistent, or removes a persistent
+// one. Owner authorization covers the owner range (0x81000000-0x817FFFFF) and objects of the
+// storage and endorsement hierarchies; platform authorization the platform range and
+// hierarchy, and may also evict owner objects.
+Result<Empty> EvictControl(Tpm& tpm, const EvictControlIn& in) {
+  constexpr uint32_t kPlatformFirst = 0x81800000;
+  if (static_cast<uint8_t>(in.persistent_handle >> 24) != TpmHt::Persistent) {
+    return Rc::Value.Param(1);
+  }
+  bool platform_range = in.persistent_handle >= kPlatformFirst;
+  PersistentState& p = tpm.persistent();
+  TRY_ASSIGN(Object * obj, tpm.FindObject(in.object_handle, 2));
+  if (static_cast<uint8_t>(in.object_handle >> 24) == TpmHt::Persistent) {
+    if (in.object_handle != in.persistent_handle) {
+      return Rc::Handle.Param(1);
+    }
+    if (in.auth == TpmRh::Owner && obj->hierarchy == TpmRh::Platform) {
+      return Rc::Hierarchy.Handle(2);
+    }
+    p.objects.erase(in.object_handle);
+    return Empty{};
+  }
+  if (obj->sequence || obj->public_only || obj->pub.Has(wire::TpmaObject::StClear)) {
+    return Rc::Attributes.Handle(2);
+  }
+  if (obj->hierarchy == TpmRh::Null) {
+    return Rc::Hierarchy.Handle(2);
+  }
+  bool platform_object = obj->hierarchy == TpmRh::Platform;
+  if ((in.auth == TpmRh::Owner) == platform_object) {
+    return Rc::Hierarchy.Handle(2);
+  }
+  if (platform_range != (in.auth == TpmRh::Platform)) {
+    return Rc::Range.Param(1);
+  }
+  if (p.objects.count(in.persistent_handle) != 0) {
+    return Rc::NvDefined;
+  }
+  if (p.objects.size() >= kMaxPersistentObjects) {
+    return Rc::NvSpace;
+  }
+  Object copy;
+  copy.pub = obj->pub;
+  copy.name = obj->name;
+  copy.qualified_name = obj->qualified_name;
+  copy.hierarchy = obj->hierarchy;
+  copy.auth = obj->auth;
+  copy.seed_value = obj->seed_value;
+  copy.sensitive = obj->sensitive;
+  copy.is_primary = obj->is_primary;
+  p.objects.emplace(in.persistent_handle, std::move(copy));
+  return Empty{};
+}
+
 }  // namespace tpm2emu::engine::object

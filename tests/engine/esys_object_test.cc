@@ -382,6 +382,45 @@ TEST_F(EsysObjectTest, HmacKeyMatchesSoftwareHmac) {
   Esys_Free(ticket);
 }
 
+TEST_F(EsysObjectTest, EvictControlPersistsAcrossRestartsAndEvicts) {
+  TPM2B_PUBLIC* pub = nullptr;
+  ESYS_TR srk = Primary(RsaTemplate(true), ESYS_TR_RH_OWNER, &pub);
+  ESYS_TR persistent = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_OWNER, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                              ESYS_TR_NONE, 0x81000001, &persistent),
+            TSS2_RC_SUCCESS);
+  // The same handle twice: NV_DEFINED; a platform-range handle with owner auth: RANGE.
+  ESYS_TR dup = ESYS_TR_NONE;
+  EXPECT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_OWNER, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                              ESYS_TR_NONE, 0x81000001, &dup) & 0xFFF,
+            Rc::NvDefined.value());
+  EXPECT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_OWNER, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                              ESYS_TR_NONE, 0x81800001, &dup) & 0xFFF,
+            Rc::Range.Param(1).value());
+  Restart();
+  ESYS_TR loaded = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_TR_FromTPMPublic(ctx_, 0x81000001, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  &loaded),
+            TSS2_RC_SUCCESS);
+  TPM2B_PUBLIC* again = nullptr;
+  ASSERT_EQ(Esys_ReadPublic(ctx_, loaded, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &again,
+                            nullptr, nullptr),
+            TSS2_RC_SUCCESS);
+  EXPECT_EQ(std::memcmp(&pub->publicArea.unique, &again->publicArea.unique,
+                        sizeof(TPMU_PUBLIC_ID)),
+            0);
+  // A child created under the persistent parent loads.
+  TPM2B_SENSITIVE_CREATE sens{};
+  EXPECT_NE(CreateAndLoad(loaded, RsaTemplate(false), sens), ESYS_TR_NONE);
+  ESYS_TR gone = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_OWNER, loaded, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                              ESYS_TR_NONE, 0x81000001, &gone),
+            TSS2_RC_SUCCESS);
+  EXPECT_RC(tpm_.Run(Command(TpmCc::ReadPublic).Handle(0x81000001)), Rc::Handle.Handle(1));
+  Esys_Free(pub);
+  Esys_Free(again);
+}
+
 TEST(Objects, BadTemplatesGetSpecCodes) {
   TestTpm t;
   auto primary = [&](uint32_t attributes, uint16_t sym) {
