@@ -4,7 +4,7 @@
 #   build-asan/  RelWithDebInfo with ASan + UBSan (-DTPM2EMU_SANITIZE=ON)
 # Exits non-zero if a build or a test fails; the last line is the ctest summary over both.
 # Environment: JOBS (build jobs, default 2), CTEST_JOBS (default 2), SKIP_ASAN=1 to skip the
-# sanitizer build.
+# sanitizer build, TPM2EMU_BUILD_DIR / TPM2EMU_ASAN_BUILD_DIR to build elsewhere.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,10 +51,13 @@ run_suite() {
   rm -f "$log"
 }
 
-run_suite "build" "$root/build" -DTPM2EMU_SANITIZE=OFF
+build_dir=${TPM2EMU_BUILD_DIR:-$root/build}
+asan_build_dir=${TPM2EMU_ASAN_BUILD_DIR:-$root/build-asan}
+
+run_suite "build" "$build_dir" -DTPM2EMU_SANITIZE=OFF
 if [[ ${SKIP_ASAN:-0} != 1 ]]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-  run_suite "build-asan" "$root/build-asan" -DTPM2EMU_SANITIZE=ON
+  run_suite "build-asan" "$asan_build_dir" -DTPM2EMU_SANITIZE=ON
 fi
 
 echo "=== summary"
