@@ -214,6 +214,70 @@ std::vector<Bytes> SeedFrames() {
                       .U32(0)
                       .U32(0x7FFFFFFF)
                       .Finish());
+  // Sessions, objects and NV: StartAuthSession (unbound, unsalted HMAC), an ECC P-256 signing
+  // primary, ReadPublic/ContextSave of the first transient, an NV index written and read.
+  seeds.push_back(Frame(no, TpmCc::StartAuthSession)
+                      .U32(0x40000007)  // tpmKey: TPM_RH_NULL
+                      .U32(0x40000007)  // bind: TPM_RH_NULL
+                      .Sized(Pattern(16, 31))
+                      .Sized({})
+                      .U8(0x00)  // TPM_SE_HMAC
+                      .U16(TpmAlg::Null)
+                      .U16(TpmAlg::Sha256)
+                      .Finish());
+  Bytes ecc_template =
+      Frame(0, 0)       // header bytes dropped below
+          .U16(0x0023)  // TPM_ALG_ECC
+          .U16(TpmAlg::Sha256)
+          .U32(0x00040072)  // fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign
+          .Sized({})
+          .U16(TpmAlg::Null)  // symmetric
+          .U16(0x0018)        // ECDSA
+          .U16(TpmAlg::Sha256)
+          .U16(0x0003)  // NIST P-256
+          .U16(TpmAlg::Null)
+          .U16(0)
+          .U16(0)
+          .Finish();
+  ecc_template.erase(ecc_template.begin(), ecc_template.begin() + 10);
+  seeds.push_back(Frame(with, TpmCc::CreatePrimary)
+                      .U32(0x40000001)
+                      .PasswordSession()
+                      .U16(4)
+                      .U16(0)
+                      .U16(0)  // inSensitive: empty auth and data
+                      .Sized(ecc_template)
+                      .Sized({})
+                      .U32(0)
+                      .Finish());
+  seeds.push_back(Frame(no, 0x173 /* ReadPublic */).U32(kFirstTransient).Finish());
+  seeds.push_back(Frame(no, TpmCc::ContextSave).U32(kFirstTransient).Finish());
+  constexpr uint32_t kNvIndex = 0x01500000;
+  seeds.push_back(Frame(with, TpmCc::NvDefineSpace)
+                      .U32(0x40000001)
+                      .PasswordSession()
+                      .Sized({})
+                      .U16(14)
+                      .U32(kNvIndex)
+                      .U16(TpmAlg::Sha256)
+                      .U32(0x02060006)  // OWNERWRITE|AUTHWRITE|OWNERREAD|AUTHREAD|NO_DA
+                      .U16(0)
+                      .U16(32)
+                      .Finish());
+  seeds.push_back(Frame(with, TpmCc::NvWrite)
+                      .U32(kNvIndex)
+                      .U32(kNvIndex)
+                      .PasswordSession()
+                      .Sized(Pattern(8, 37))
+                      .U16(0)
+                      .Finish());
+  seeds.push_back(Frame(with, TpmCc::NvRead)
+                      .U32(kNvIndex)
+                      .U32(kNvIndex)
+                      .PasswordSession()
+                      .U16(8)
+                      .U16(0)
+                      .Finish());
   return seeds;
 }
 
