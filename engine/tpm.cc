@@ -729,8 +729,9 @@ const SecretBytes* Tpm::HierarchySeed(uint32_t hierarchy) const {
   }
 }
 
-Result<SecretBytes> Tpm::DecryptSalt(uint32_t tpm_key, ByteSpan encrypted) {
-  TRY_ASSIGN(Object * key, FindObject(tpm_key, 1));
+Result<SecretBytes> Tpm::DecryptSecret(uint32_t key_handle, std::string_view label,
+                                       ByteSpan encrypted, uint32_t param) {
+  TRY_ASSIGN(Object * key, FindObject(key_handle, 1));
   if (key->sequence || (key->pub.type != TpmAlg::Rsa && key->pub.type != TpmAlg::Ecc) ||
       key->public_only) {
     return Rc::Key.Handle(1);
@@ -742,34 +743,61 @@ Result<SecretBytes> Tpm::DecryptSalt(uint32_t tpm_key, ByteSpan encrypted) {
   size_t digest = crypto::DigestSize(h);
   if (const auto* rsa = std::get_if<wire::RsaDetail>(&key->pub.detail)) {
     if (rsa->scheme.scheme != TpmAlg::Null && rsa->scheme.scheme != TpmAlg::Oaep) {
-      return Rc::Value.Param(2);
+      return Rc::Value.Param(param);
     }
-    // Part 1 §?? secret sharing with RSA: OAEP with the key's nameAlg and the label "SECRET".
     TRY_ASSIGN(auto priv, crypto::RsaFromPrime(crypto::RsaPublicKey{rsa->unique, rsa->exponent},
                                                key->sensitive));
-    static constexpr uint8_t kLabel[] = {'S', 'E', 'C', 'R', 'E', 'T', 0};
-    auto salt = crypto::RsaDecrypt(priv, TpmAlg::Oaep, h, kLabel, encrypted);
-    if (!salt.ok() || salt->size() > digest) {
-      return Rc::Value.Param(2);
+    Bytes oaep_label(label.begin(), label.end());
+    oaep_label.push_back(0);  // the label includes its terminating zero octet
+    auto seed = crypto::RsaDecrypt(priv, TpmAlg::Oaep, h, oaep_label, encrypted);
+    if (!seed.ok() || seed->size() > digest) {
+      return Rc::Value.Param(param);
     }
-    return std::move(salt).value();
+    return std::move(seed).value();
   }
   const auto& ecc = std::get<wire::EccDetail>(key->pub.detail);
   if (ecc.scheme.scheme != TpmAlg::Null && ecc.scheme.scheme != TpmAlg::EcDh) {
-    return Rc::Value.Param(2);
+    return Rc::Value.Param(param);
   }
-  // Part 1 §?? secret sharing with ECC: the caller's ephemeral point Qe; Z = d·Qe and
-  // salt = KDFe(nameAlg, Z.x, "SECRET", Qe.x, Qs.x, digest bits).
+  // The caller's ephemeral point Qe; Z = d·Qe; seed = KDFe(nameAlg, Z.x, label, Qe.x, Qs.x).
   wire::Reader r(encrypted);
   wire::Tpm2bBytes<wire::kMaxEccKeyBytes> x, y;
   if (!wire::Unmarshal(r, x).ok() || !wire::Unmarshal(r, y).ok() || !r.empty()) {
-    return Rc::Value.Param(2);
+    return Rc::Value.Param(param);
   }
   auto z = crypto::EcdhZ(ecc.curve, key->sensitive, crypto::EccPoint{x.data, y.data});
   if (!z.ok()) {
-    return Rc::Value.Param(2);
+    return Rc::EccPoint.Param(param);
   }
-  return crypto::KdfE(h, z->x, "SECRET", x.data, ecc.x, static_cast<uint32_t>(digest * 8));
+  return crypto::KdfE(h, z->x, label, x.data, ecc.x, static_cast<uint32_t>(digest * 8));
+}
+
+Result<std::pair<SecretBytes, Bytes>> Tpm::EncryptSecret(const Object& key,
+                                                         std::string_view label) {
+  uint16_t h = key.pub.name_alg;
+  size_t digest = crypto::DigestSize(h);
+  if (const auto* rsa = std::get_if<wire::RsaDetail>(&key.pub.detail)) {
+    SecretBytes seed = RandomSecret(digest);
+    Bytes oaep_label(label.begin(), label.end());
+    oaep_label.push_back(0);
+    TRY_ASSIGN(Bytes enc, crypto::RsaEncrypt(crypto::RsaPublicKey{rsa->unique, rsa->exponent},
+                                             TpmAlg::Oaep, h, oaep_label, seed));
+    return std::make_pair(std::move(seed), std::move(enc));
+  }
+  if (const auto* ecc = std::get_if<wire::EccDetail>(&key.pub.detail)) {
+    TRY_ASSIGN(auto eph, crypto::EccEphemeral(ecc->curve, [this](std::span<uint8_t> o) {
+                 Random(o);
+               }));
+    TRY_ASSIGN(crypto::EccPoint z,
+               crypto::EcdhZ(ecc->curve, eph.first, crypto::EccPoint{ecc->x, ecc->y}));
+    TRY_ASSIGN(SecretBytes seed, crypto::KdfE(h, z.x, label, eph.second.x, ecc->x,
+                                              static_cast<uint32_t>(digest * 8)));
+    wire::Writer w;
+    wire::Marshal(w, wire::Tpm2bBytes<wire::kMaxEccKeyBytes>{eph.second.x});
+    wire::Marshal(w, wire::Tpm2bBytes<wire::kMaxEccKeyBytes>{eph.second.y});
+    return std::make_pair(std::move(seed), w.Take());
+  }
+  return Rc::Key.Handle(1);
 }
 
 Result<ByteSpan> Tpm::EntityAuth(uint32_t handle) {

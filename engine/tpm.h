@@ -185,9 +185,13 @@ class Tpm final : public TpmInstance {
   bool InLockout();
   // The primary seed of a hierarchy (the null seed for TPM_RH_NULL), or null.
   const SecretBytes* HierarchySeed(uint32_t hierarchy) const;
-  // TPM2_StartAuthSession's salt: decrypts `encrypted` with the loaded key `tpm_key`
-  // (RSA-OAEP or ECDH with the label "SECRET", Part 1 §16.6.?).
-  Result<SecretBytes> DecryptSalt(uint32_t tpm_key, ByteSpan encrypted);
+  // Secret sharing (Part 1 §11.4.?): recovers a seed encrypted to the loaded key `key_handle`
+  // (RSA-OAEP with `label`, or ECDH + KDFe with `label`): "SECRET" for session salts,
+  // "IDENTITY" for credentials, "DUPLICATE" for imports. Errors carry `param`.
+  Result<SecretBytes> DecryptSecret(uint32_t key_handle, std::string_view label,
+                                    ByteSpan encrypted, uint32_t param);
+  // The other direction: a fresh seed and its encryption to `key` (TPM2_MakeCredential).
+  Result<std::pair<SecretBytes, Bytes>> EncryptSecret(const Object& key, std::string_view label);
   // A free session handle of the given type (Part 2 §7.5: HMAC 0x02xxxxxx, policy 0x03xxxxxx),
   // or TPM_RC_SESSION_HANDLES / TPM_RC_SESSION_MEMORY when none is available.
   Result<uint32_t> AllocateSessionHandle(bool policy);

@@ -59,16 +59,59 @@ Result<Object*> FindKey(Tpm& tpm, uint32_t handle) {
 
 }  // namespace
 
+Result<wire::TpmtSignature> SignDigest(const Object& key, const wire::TpmtScheme& scheme,
+                                       ByteSpan digest, uint32_t scheme_param) {
+  wire::TpmtSignature sig;
+  sig.sig_alg = scheme.scheme;
+  sig.hash_alg = scheme.hash_alg;
+  switch (key.pub.type) {
+    case TpmAlg::Rsa: {
+      if (scheme.scheme != TpmAlg::RsaSsa && scheme.scheme != TpmAlg::RsaPss) {
+        return Rc::Scheme.Param(scheme_param);
+      }
+      TRY_ASSIGN(auto priv, RsaPrivate(key));
+      TRY_ASSIGN(sig.rsa_or_hmac, crypto::RsaSign(priv, scheme.scheme, scheme.hash_alg, digest));
+      break;
+    }
+    case TpmAlg::Ecc: {
+      const auto& d = std::get<wire::EccDetail>(key.pub.detail);
+      if (scheme.scheme != TpmAlg::EcDsa) {
+        return Rc::Scheme.Param(scheme_param);
+      }
+      TRY_ASSIGN(auto rs, crypto::EcdsaSign(d.curve, key.sensitive, digest));
+      sig.r = std::move(rs.first);
+      sig.s = std::move(rs.second);
+      break;
+    }
+    case TpmAlg::KeyedHash: {
+      if (scheme.scheme != TpmAlg::Hmac) {
+        return Rc::Scheme.Param(scheme_param);
+      }
+      TRY_ASSIGN(sig.rsa_or_hmac, crypto::Hmac(scheme.hash_alg, key.sensitive, digest));
+      break;
+    }
+    default:
+      return Rc::Key.Handle(1);
+  }
+  return sig;
+}
+
+Result<wire::TpmtScheme> SigningScheme(const Object& key, const wire::TpmtScheme& in,
+                                       uint32_t scheme_param) {
+  TRY_ASSIGN(wire::TpmtScheme scheme, PickScheme(key, in, scheme_param));
+  if (scheme.scheme == TpmAlg::Null) {
+    return Rc::Scheme.Param(scheme_param);
+  }
+  return scheme;
+}
+
 // Part 3 §20.2 TPM2_Sign
 Result<SignOut> Sign(Tpm& tpm, const SignIn& in) {
   TRY_ASSIGN(Object * key, FindKey(tpm, in.key_handle));
   if (!key->pub.Has(SignEncrypt) || key->public_only) {
     return Rc::Key.Handle(1);
   }
-  TRY_ASSIGN(wire::TpmtScheme scheme, PickScheme(*key, in.in_scheme.value, 2));
-  if (scheme.scheme == TpmAlg::Null) {
-    return Rc::Scheme.Param(2);
-  }
+  TRY_ASSIGN(wire::TpmtScheme scheme, SigningScheme(*key, in.in_scheme.value, 2));
   if (in.digest.size() != crypto::DigestSize(scheme.hash_alg)) {
     return Rc::Size.Param(1);
   }
@@ -82,39 +125,7 @@ Result<SignOut> Sign(Tpm& tpm, const SignIn& in) {
     }
   }
   SignOut out;
-  wire::TpmtSignature& sig = out.signature;
-  sig.sig_alg = scheme.scheme;
-  sig.hash_alg = scheme.hash_alg;
-  switch (key->pub.type) {
-    case TpmAlg::Rsa: {
-      if (scheme.scheme != TpmAlg::RsaSsa && scheme.scheme != TpmAlg::RsaPss) {
-        return Rc::Scheme.Param(2);
-      }
-      TRY_ASSIGN(auto priv, RsaPrivate(*key));
-      TRY_ASSIGN(sig.rsa_or_hmac, crypto::RsaSign(priv, scheme.scheme, scheme.hash_alg,
-                                                  in.digest.span()));
-      break;
-    }
-    case TpmAlg::Ecc: {
-      const auto& d = std::get<wire::EccDetail>(key->pub.detail);
-      if (scheme.scheme != TpmAlg::EcDsa) {
-        return Rc::Scheme.Param(2);
-      }
-      TRY_ASSIGN(auto rs, crypto::EcdsaSign(d.curve, key->sensitive, in.digest.span()));
-      sig.r = std::move(rs.first);
-      sig.s = std::move(rs.second);
-      break;
-    }
-    case TpmAlg::KeyedHash: {
-      if (scheme.scheme != TpmAlg::Hmac) {
-        return Rc::Scheme.Param(2);
-      }
-      TRY_ASSIGN(sig.rsa_or_hmac, crypto::Hmac(scheme.hash_alg, key->sensitive, in.digest.span()));
-      break;
-    }
-    default:
-      return Rc::Key.Handle(1);
-  }
+  TRY_ASSIGN(out.signature, SignDigest(*key, scheme, in.digest.span(), 2));
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include "engine/base/tpm_rc.h"
 #include "engine/command.h"
+#include "engine/state/object.h"
 #include "engine/wire/nv_types.h"
 #include "engine/wire/public.h"
 #include "engine/wire/types.h"
@@ -477,6 +478,13 @@ Result<Empty> EvictControl(Tpm& tpm, const EvictControlIn& in);
 }  // namespace object
 
 namespace asym {
+// Signs `digest` with `key` under `scheme` (TPM_RC_SCHEME at parameter scheme_param when the
+// scheme does not fit the key).
+Result<wire::TpmtSignature> SignDigest(const Object& key, const wire::TpmtScheme& scheme,
+                                       ByteSpan digest, uint32_t scheme_param);
+// The scheme a signing command uses: the key's own, or the caller's when the key has none.
+Result<wire::TpmtScheme> SigningScheme(const Object& key, const wire::TpmtScheme& in,
+                                       uint32_t scheme_param);
 // Part 3 §20.2 TPM2_Sign
 struct SignIn {
   static constexpr size_t kHandles = 1;
@@ -625,6 +633,96 @@ struct HmacStartIn {
 };
 Result<hash::HandleOut> HmacStart(Tpm& tpm, const HmacStartIn& in);
 }  // namespace sym
+
+namespace attest {
+// Part 3 §18.4 TPM2_Quote
+struct QuoteIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject sign_handle;
+  wire::Tpm2bData qualifying_data;
+  wire::TpmtSigScheme in_scheme;
+  wire::TpmlPcrSelection pcr_select;
+  static constexpr auto kFields = std::tuple{&QuoteIn::sign_handle, &QuoteIn::qualifying_data,
+                                             &QuoteIn::in_scheme, &QuoteIn::pcr_select};
+};
+struct AttestOut {
+  wire::Tpm2bBytes<1024> attest;  // TPM2B_ATTEST
+  wire::TpmtSignature signature;
+  static constexpr auto kFields = std::tuple{&AttestOut::attest, &AttestOut::signature};
+};
+Result<AttestOut> Quote(Tpm& tpm, const QuoteIn& in);
+// Part 3 §18.2 TPM2_Certify
+struct CertifyIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiDhObject object_handle;
+  uint32_t sign_handle = 0;  // TPMI_DH_OBJECT+
+  wire::Tpm2bData qualifying_data;
+  wire::TpmtSigScheme in_scheme;
+  static constexpr auto kFields = std::tuple{&CertifyIn::object_handle, &CertifyIn::sign_handle,
+                                             &CertifyIn::qualifying_data, &CertifyIn::in_scheme};
+};
+Result<AttestOut> Certify(Tpm& tpm, const CertifyIn& in);
+// Part 3 §18.3 TPM2_CertifyCreation
+struct CertifyCreationIn {
+  static constexpr size_t kHandles = 2;
+  uint32_t sign_handle = 0;  // TPMI_DH_OBJECT+
+  wire::TpmiDhObject object_handle;
+  wire::Tpm2bData qualifying_data;
+  wire::Tpm2bDigest creation_hash;
+  wire::TpmtSigScheme in_scheme;
+  wire::TpmtTicket creation_ticket;
+  static constexpr auto kFields =
+      std::tuple{&CertifyCreationIn::sign_handle,     &CertifyCreationIn::object_handle,
+                 &CertifyCreationIn::qualifying_data, &CertifyCreationIn::creation_hash,
+                 &CertifyCreationIn::in_scheme,       &CertifyCreationIn::creation_ticket};
+};
+Result<AttestOut> CertifyCreation(Tpm& tpm, const CertifyCreationIn& in);
+// Part 3 §18.7 TPM2_GetTime
+struct GetTimeIn {
+  static constexpr size_t kHandles = 2;
+  uint32_t privacy_admin_handle = 0;  // TPMI_RH_ENDORSEMENT
+  uint32_t sign_handle = 0;           // TPMI_DH_OBJECT+
+  wire::Tpm2bData qualifying_data;
+  wire::TpmtSigScheme in_scheme;
+  static constexpr auto kFields = std::tuple{&GetTimeIn::privacy_admin_handle,
+                                             &GetTimeIn::sign_handle, &GetTimeIn::qualifying_data,
+                                             &GetTimeIn::in_scheme};
+};
+Result<AttestOut> GetTime(Tpm& tpm, const GetTimeIn& in);
+// Part 3 §12.6 TPM2_MakeCredential
+struct MakeCredentialIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject handle;
+  wire::Tpm2bDigest credential;
+  wire::Tpm2bName object_name;
+  static constexpr auto kFields = std::tuple{&MakeCredentialIn::handle,
+                                             &MakeCredentialIn::credential,
+                                             &MakeCredentialIn::object_name};
+};
+struct MakeCredentialOut {
+  wire::Tpm2bBytes<2 + 64 + 2 + 64> credential_blob;  // TPM2B_ID_OBJECT
+  wire::Tpm2bEncryptedSecret secret;
+  static constexpr auto kFields =
+      std::tuple{&MakeCredentialOut::credential_blob, &MakeCredentialOut::secret};
+};
+Result<MakeCredentialOut> MakeCredential(Tpm& tpm, const MakeCredentialIn& in);
+// Part 3 §12.5 TPM2_ActivateCredential
+struct ActivateCredentialIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiDhObject activate_handle;
+  wire::TpmiDhObject key_handle;
+  wire::Tpm2bBytes<2 + 64 + 2 + 64> credential_blob;
+  wire::Tpm2bEncryptedSecret secret;
+  static constexpr auto kFields =
+      std::tuple{&ActivateCredentialIn::activate_handle, &ActivateCredentialIn::key_handle,
+                 &ActivateCredentialIn::credential_blob, &ActivateCredentialIn::secret};
+};
+struct ActivateCredentialOut {
+  wire::Tpm2bDigest cert_info;
+  static constexpr auto kFields = std::tuple{&ActivateCredentialOut::cert_info};
+};
+Result<ActivateCredentialOut> ActivateCredential(Tpm& tpm, const ActivateCredentialIn& in);
+}  // namespace attest
 
 namespace hierarchy {
 // Part 3 §24.8 TPM2_HierarchyChangeAuth
@@ -822,5 +920,290 @@ struct NvChangeAuthIn {
 };
 Result<Empty> ChangeAuth(Tpm& tpm, const NvChangeAuthIn& in);
 }  // namespace nv
+
+struct Session;
+namespace policy {
+// Part 2 §9.? TPMI_SH_POLICY: a policy (or trial) session handle.
+struct PolicySessionDomain {
+  static constexpr std::optional<TpmRc> Check(uint32_t v) {
+    return static_cast<uint8_t>(v >> 24) == TpmHt::PolicySession ? std::nullopt
+                                                                  : std::optional<TpmRc>(Rc::Value);
+  }
+};
+using TpmiShPolicy = wire::Checked<uint32_t, PolicySessionDomain>;
+// Part 2 §9.? TPMI_DH_ENTITY: TPMI_DH_ENTITY+ without TPM_RH_NULL.
+struct EntityDomain {
+  static constexpr std::optional<TpmRc> Check(uint32_t v) {
+    return v == TpmRh::Null ? std::optional<TpmRc>(Rc::Value) : wire::EntityOrNullDomain::Check(v);
+  }
+};
+using TpmiDhEntity = wire::Checked<uint32_t, EntityDomain>;
+// Part 2 §9.2 TPMI_YES_NO
+struct YesNoDomain {
+  static constexpr std::optional<TpmRc> Check(uint8_t v) {
+    return v <= 1 ? std::nullopt : std::optional<TpmRc>(Rc::Value);
+  }
+};
+using TpmiYesNo = wire::Checked<uint8_t, YesNoDomain>;
+// Part 2 §6.8 TPM_EO
+namespace TpmEo {
+inline constexpr uint16_t Eq = 0x0000;
+inline constexpr uint16_t Neq = 0x0001;
+inline constexpr uint16_t SignedGt = 0x0002;
+inline constexpr uint16_t UnsignedGt = 0x0003;
+inline constexpr uint16_t SignedLt = 0x0004;
+inline constexpr uint16_t UnsignedLt = 0x0005;
+inline constexpr uint16_t SignedGe = 0x0006;
+inline constexpr uint16_t UnsignedGe = 0x0007;
+inline constexpr uint16_t SignedLe = 0x0008;
+inline constexpr uint16_t UnsignedLe = 0x0009;
+inline constexpr uint16_t Bitset = 0x000A;
+inline constexpr uint16_t Bitclear = 0x000B;
+}  // namespace TpmEo
+struct EoDomain {
+  static constexpr std::optional<TpmRc> Check(uint16_t v) {
+    return v <= TpmEo::Bitclear ? std::nullopt : std::optional<TpmRc>(Rc::Value);
+  }
+};
+using Operation = wire::Checked<uint16_t, EoDomain>;
+// Part 2 §10.4.? TPM2B_OPERAND (sizeof(TPMU_HA)) and TPM2B_TIMEOUT (sizeof(UINT64)).
+using Tpm2bOperand = wire::Tpm2bBytes<wire::kMaxDigestSize>;
+using Tpm2bTimeout = wire::Tpm2bBytes<8>;
+// Part 2 §10.6.5 TPMT_TK_AUTH and §10.6.4 TPMT_TK_VERIFIED: tickets whose tag is checked
+// (TPM_RC_TAG) when they are command parameters.
+struct AuthTagDomain {
+  static constexpr std::optional<TpmRc> Check(uint16_t v) {
+    return v == TpmSt::AuthSigned || v == TpmSt::AuthSecret ? std::nullopt
+                                                            : std::optional<TpmRc>(Rc::Tag);
+  }
+};
+struct VerifiedTagDomain {
+  static constexpr std::optional<TpmRc> Check(uint16_t v) {
+    return v == TpmSt::Verified ? std::nullopt : std::optional<TpmRc>(Rc::Tag);
+  }
+};
+template <class TagDomain>
+struct CheckedTicket {
+  wire::Checked<uint16_t, TagDomain> tag;
+  wire::TpmiRhHierarchyOrNull hierarchy;
+  wire::Tpm2bDigest digest;
+  static constexpr auto kFields =
+      std::tuple{&CheckedTicket::tag, &CheckedTicket::hierarchy, &CheckedTicket::digest};
+};
+using TpmtTkAuth = CheckedTicket<AuthTagDomain>;
+using TpmtTkVerified = CheckedTicket<VerifiedTagDomain>;
+
+// The handle of the commands that take only a policy session: TPM2_PolicyRestart (§11.2),
+// TPM2_PolicyPhysicalPresence (§23.12), TPM2_PolicyAuthValue (§23.17), TPM2_PolicyPassword
+// (§23.18) and TPM2_PolicyGetDigest (§23.19).
+struct SessionIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  static constexpr auto kFields = std::tuple{&SessionIn::policy_session};
+};
+// Part 3 §11.2 TPM2_PolicyRestart
+Result<Empty> PolicyRestart(Tpm& tpm, const SessionIn& in);
+// Part 3 §23.3 TPM2_PolicySigned
+struct PolicySignedIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiDhObject auth_object;
+  TpmiShPolicy policy_session;
+  wire::Tpm2bNonce nonce_tpm;
+  wire::Tpm2bDigest cp_hash_a;
+  wire::Tpm2bNonce policy_ref;
+  uint32_t expiration = 0;  // INT32
+  wire::TpmtSignature auth;
+  static constexpr auto kFields =
+      std::tuple{&PolicySignedIn::auth_object, &PolicySignedIn::policy_session,
+                 &PolicySignedIn::nonce_tpm,   &PolicySignedIn::cp_hash_a,
+                 &PolicySignedIn::policy_ref,  &PolicySignedIn::expiration,
+                 &PolicySignedIn::auth};
+};
+struct PolicyAuthOut {
+  Tpm2bTimeout timeout;
+  wire::TpmtTicket policy_ticket;
+  static constexpr auto kFields = std::tuple{&PolicyAuthOut::timeout, &PolicyAuthOut::policy_ticket};
+};
+Result<PolicyAuthOut> PolicySigned(Tpm& tpm, const PolicySignedIn& in);
+// Part 3 §23.4 TPM2_PolicySecret; the dispatcher has authorized authHandle.
+struct PolicySecretIn {
+  static constexpr size_t kHandles = 2;
+  TpmiDhEntity auth_handle;
+  TpmiShPolicy policy_session;
+  wire::Tpm2bNonce nonce_tpm;
+  wire::Tpm2bDigest cp_hash_a;
+  wire::Tpm2bNonce policy_ref;
+  uint32_t expiration = 0;  // INT32
+  static constexpr auto kFields =
+      std::tuple{&PolicySecretIn::auth_handle, &PolicySecretIn::policy_session,
+                 &PolicySecretIn::nonce_tpm,   &PolicySecretIn::cp_hash_a,
+                 &PolicySecretIn::policy_ref,  &PolicySecretIn::expiration};
+};
+Result<PolicyAuthOut> PolicySecret(Tpm& tpm, const PolicySecretIn& in);
+// Part 3 §23.5 TPM2_PolicyTicket
+struct PolicyTicketIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  Tpm2bTimeout timeout;
+  wire::Tpm2bDigest cp_hash_a;
+  wire::Tpm2bNonce policy_ref;
+  wire::Tpm2bName auth_name;
+  TpmtTkAuth ticket;
+  static constexpr auto kFields =
+      std::tuple{&PolicyTicketIn::policy_session, &PolicyTicketIn::timeout,
+                 &PolicyTicketIn::cp_hash_a,      &PolicyTicketIn::policy_ref,
+                 &PolicyTicketIn::auth_name,      &PolicyTicketIn::ticket};
+};
+Result<Empty> PolicyTicket(Tpm& tpm, const PolicyTicketIn& in);
+// Part 3 §23.6 TPM2_PolicyOR
+struct PolicyOrIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  wire::TpmlDigest p_hash_list;
+  static constexpr auto kFields = std::tuple{&PolicyOrIn::policy_session, &PolicyOrIn::p_hash_list};
+};
+Result<Empty> PolicyOr(Tpm& tpm, const PolicyOrIn& in);
+// Part 3 §23.7 TPM2_PolicyPCR
+struct PolicyPcrIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  wire::Tpm2bDigest pcr_digest;
+  wire::TpmlPcrSelection pcrs;
+  static constexpr auto kFields =
+      std::tuple{&PolicyPcrIn::policy_session, &PolicyPcrIn::pcr_digest, &PolicyPcrIn::pcrs};
+};
+Result<Empty> PolicyPcr(Tpm& tpm, const PolicyPcrIn& in);
+// Part 3 §23.8 TPM2_PolicyLocality
+struct PolicyLocalityIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  uint8_t locality = 0;  // TPMA_LOCALITY
+  static constexpr auto kFields =
+      std::tuple{&PolicyLocalityIn::policy_session, &PolicyLocalityIn::locality};
+};
+Result<Empty> PolicyLocality(Tpm& tpm, const PolicyLocalityIn& in);
+// Part 3 §23.9 TPM2_PolicyNV
+struct PolicyNvIn {
+  static constexpr size_t kHandles = 3;
+  wire::TpmiRhNvAuth auth_handle;
+  wire::TpmiRhNvIndex nv_index;
+  TpmiShPolicy policy_session;
+  Tpm2bOperand operand_b;
+  uint16_t offset = 0;
+  Operation operation;
+  static constexpr auto kFields =
+      std::tuple{&PolicyNvIn::auth_handle, &PolicyNvIn::nv_index, &PolicyNvIn::policy_session,
+                 &PolicyNvIn::operand_b,   &PolicyNvIn::offset,   &PolicyNvIn::operation};
+};
+Result<Empty> PolicyNv(Tpm& tpm, const PolicyNvIn& in);
+// Part 3 §23.10 TPM2_PolicyCounterTimer
+struct PolicyCounterTimerIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  Tpm2bOperand operand_b;
+  uint16_t offset = 0;
+  Operation operation;
+  static constexpr auto kFields =
+      std::tuple{&PolicyCounterTimerIn::policy_session, &PolicyCounterTimerIn::operand_b,
+                 &PolicyCounterTimerIn::offset, &PolicyCounterTimerIn::operation};
+};
+Result<Empty> PolicyCounterTimer(Tpm& tpm, const PolicyCounterTimerIn& in);
+// Part 3 §23.11 TPM2_PolicyCommandCode
+struct PolicyCommandCodeIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  uint32_t code = 0;
+  static constexpr auto kFields =
+      std::tuple{&PolicyCommandCodeIn::policy_session, &PolicyCommandCodeIn::code};
+};
+Result<Empty> PolicyCommandCode(Tpm& tpm, const PolicyCommandCodeIn& in);
+// Part 3 §23.12 TPM2_PolicyPhysicalPresence
+Result<Empty> PolicyPhysicalPresence(Tpm& tpm, const SessionIn& in);
+// A policy session and one digest: TPM2_PolicyCpHash (§23.13), TPM2_PolicyNameHash (§23.14)
+// and TPM2_PolicyTemplate (§23.21).
+struct PolicyDigestIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  wire::Tpm2bDigest digest;
+  static constexpr auto kFields = std::tuple{&PolicyDigestIn::policy_session, &PolicyDigestIn::digest};
+};
+Result<Empty> PolicyCpHash(Tpm& tpm, const PolicyDigestIn& in);
+Result<Empty> PolicyNameHash(Tpm& tpm, const PolicyDigestIn& in);
+// Part 3 §23.15 TPM2_PolicyDuplicationSelect
+struct PolicyDuplicationSelectIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  wire::Tpm2bName object_name;
+  wire::Tpm2bName new_parent_name;
+  TpmiYesNo include_object;
+  static constexpr auto kFields =
+      std::tuple{&PolicyDuplicationSelectIn::policy_session, &PolicyDuplicationSelectIn::object_name,
+                 &PolicyDuplicationSelectIn::new_parent_name,
+                 &PolicyDuplicationSelectIn::include_object};
+};
+Result<Empty> PolicyDuplicationSelect(Tpm& tpm, const PolicyDuplicationSelectIn& in);
+// Part 3 §23.16 TPM2_PolicyAuthorize
+struct PolicyAuthorizeIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  wire::Tpm2bDigest approved_policy;
+  wire::Tpm2bNonce policy_ref;
+  wire::Tpm2bName key_sign;
+  TpmtTkVerified check_ticket;
+  static constexpr auto kFields =
+      std::tuple{&PolicyAuthorizeIn::policy_session, &PolicyAuthorizeIn::approved_policy,
+                 &PolicyAuthorizeIn::policy_ref, &PolicyAuthorizeIn::key_sign,
+                 &PolicyAuthorizeIn::check_ticket};
+};
+Result<Empty> PolicyAuthorize(Tpm& tpm, const PolicyAuthorizeIn& in);
+// Part 3 §23.17 TPM2_PolicyAuthValue and §23.18 TPM2_PolicyPassword
+Result<Empty> PolicyAuthValue(Tpm& tpm, const SessionIn& in);
+Result<Empty> PolicyPassword(Tpm& tpm, const SessionIn& in);
+// Part 3 §23.19 TPM2_PolicyGetDigest
+struct PolicyGetDigestOut {
+  wire::Tpm2bDigest policy_digest;
+  static constexpr auto kFields = std::tuple{&PolicyGetDigestOut::policy_digest};
+};
+Result<PolicyGetDigestOut> PolicyGetDigest(Tpm& tpm, const SessionIn& in);
+// Part 3 §23.20 TPM2_PolicyNvWritten
+struct PolicyNvWrittenIn {
+  static constexpr size_t kHandles = 1;
+  TpmiShPolicy policy_session;
+  TpmiYesNo written_set;
+  static constexpr auto kFields =
+      std::tuple{&PolicyNvWrittenIn::policy_session, &PolicyNvWrittenIn::written_set};
+};
+Result<Empty> PolicyNvWritten(Tpm& tpm, const PolicyNvWrittenIn& in);
+// Part 3 §23.21 TPM2_PolicyTemplate
+Result<Empty> PolicyTemplate(Tpm& tpm, const PolicyDigestIn& in);
+// Part 3 §23.22 TPM2_PolicyAuthorizeNV
+struct PolicyAuthorizeNvIn {
+  static constexpr size_t kHandles = 3;
+  wire::TpmiRhNvAuth auth_handle;
+  wire::TpmiRhNvIndex nv_index;
+  TpmiShPolicy policy_session;
+  static constexpr auto kFields = std::tuple{&PolicyAuthorizeNvIn::auth_handle,
+                                             &PolicyAuthorizeNvIn::nv_index,
+                                             &PolicyAuthorizeNvIn::policy_session};
+};
+Result<Empty> PolicyAuthorizeNv(Tpm& tpm, const PolicyAuthorizeNvIn& in);
+
+// --- Hooks for the dispatcher ---------------------------------------------------------------
+
+// Part 3 §5.6 items 6 and 8 (and the deferred assertions of Part 1 §16.7.8): whether the policy
+// session `session` (session number `session_number`) may authorize `entity` in `role` for the
+// command being executed (tpm.command_code(), at tpm.locality()). `cp_data` is commandCode ||
+// Names of the handles || parameters as received; the Names end at `names_end`. Errors, in this
+// order: TPM_RC_EXPIRED, TPM_RC_POLICY_FAIL (cpHash, nameHash or template), TPM_RC_POLICY_CC,
+// TPM_RC_POLICY_FAIL (policyDigest, ADMIN/DUP role without TPM2_PolicyCommandCode,
+// TPMA_NV_WRITTEN), TPM_RC_PCR_CHANGED, TPM_RC_LOCALITY, TPM_RC_PP, TPM_RC_MODE (PolicySecret
+// authorized by a policy that needs no authValue); each format-one code with +S<n>.
+RcStatus CheckAtUse(Tpm& tpm, const Session& session, uint32_t entity, Role role,
+                    uint32_t session_number, ByteSpan cp_data, size_t names_end);
+// Part 1 §16.7.1: after a policy session authorized a command, its context starts over (the
+// new nonceTPM's time becomes its startTime). `authorized` is false for a policy session that
+// was only used for encryption or audit: only its startTime follows the new nonceTPM.
+void AfterUse(Tpm& tpm, Session& session, bool authorized);
+}  // namespace policy
 
 }  // namespace tpm2emu::engine

@@ -30,7 +30,7 @@ Result<StartAuthSessionOut> StartAuthSession(Tpm& tpm, const StartAuthSessionIn&
       return Rc::Value.Param(2);
     }
   } else {
-    TRY_ASSIGN(salt, tpm.DecryptSalt(in.tpm_key, in.encrypted_salt.span()));
+    TRY_ASSIGN(salt, tpm.DecryptSecret(in.tpm_key, "SECRET", in.encrypted_salt.span(), 2));
   }
 
   Session s;

@@ -1,0 +1,240 @@
+// Part 3 §18 attestation commands and §12.5/§12.6 credentials.
+
+#include "crypto/hash.h"
+#include "crypto/kdf.h"
+#include "crypto/symmetric.h"
+#include "engine/commands/commands.h"
+#include "engine/tpm.h"
+
+namespace tpm2emu::engine::attest {
+namespace {
+
+using wire::TpmaObject::Decrypt;
+using wire::TpmaObject::Restricted;
+using wire::TpmaObject::SignEncrypt;
+
+uint64_t FirmwareVersion(const Tpm& tpm) {
+  return (uint64_t{tpm.profile().firmware_version_1} << 32) | tpm.profile().firmware_version_2;
+}
+
+// Part 2 §10.12.12 TPMS_ATTEST, built around the type-specific `attested` body, and signed with
+// `sign_handle` (TPM_RH_NULL: unsigned). Part 3 §18.1: when the signer is not in the
+// endorsement or platform hierarchy, resetCount, restartCount and firmwareVersion are
+// obfuscated with KDFa(nameAlg, shProof, "OBFUSCATE", signer Name, -, 128).
+Result<AttestOut> MakeAttest(Tpm& tpm, uint32_t sign_handle, uint32_t sign_handle_number,
+                             const wire::TpmtScheme& in_scheme, uint32_t scheme_param,
+                             uint16_t type, const wire::Tpm2bData& qualifying_data,
+                             ByteSpan attested) {
+  const Object* key = nullptr;
+  wire::TpmtScheme scheme;
+  if (sign_handle != TpmRh::Null) {
+    TRY_ASSIGN(Object * k, tpm.FindObject(sign_handle, sign_handle_number));
+    if (k->sequence || k->public_only || !k->pub.Has(SignEncrypt)) {
+      return Rc::Key.Handle(sign_handle_number);
+    }
+    key = k;
+    TRY_ASSIGN(scheme, asym::SigningScheme(*key, in_scheme, scheme_param));
+  }
+  wire::TpmsClockInfo clock = tpm.ClockInfo();
+  uint64_t firmware = FirmwareVersion(tpm);
+  if (key != nullptr && key->hierarchy != TpmRh::Endorsement &&
+      key->hierarchy != TpmRh::Platform) {
+    TRY_ASSIGN(SecretBytes mask, crypto::KdfA(key->pub.name_alg, tpm.persistent().sh_proof,
+                                              "OBFUSCATE", key->name, {}, 128));
+    uint64_t counts = (uint64_t{clock.reset_count} << 32) | clock.restart_count;
+    counts ^= LoadBe64(mask.data());
+    firmware ^= LoadBe64(mask.data() + 8);
+    clock.reset_count = static_cast<uint32_t>(counts >> 32);
+    clock.restart_count = static_cast<uint32_t>(counts);
+  }
+  wire::Writer w;
+  w.U32(kTpmGeneratedValue);
+  w.U16(type);
+  Bytes signer_name;
+  if (key != nullptr) {
+    signer_name = key->qualified_name;
+  } else {
+    AppendBe32(signer_name, TpmRh::Null);
+  }
+  w.U16(static_cast<uint16_t>(signer_name.size()));
+  w.Raw(signer_name);
+  wire::Marshal(w, qualifying_data);
+  wire::Marshal(w, clock);
+  w.U64(firmware);
+  w.Raw(attested);
+  AttestOut out;
+  out.attest.data = w.Take();
+  if (key == nullptr) {
+    out.signature.sig_alg = TpmAlg::Null;
+    return out;
+  }
+  TRY_ASSIGN(Bytes digest, crypto::Hash(scheme.hash_alg, out.attest.data));
+  TRY_ASSIGN(out.signature, asym::SignDigest(*key, scheme, digest, scheme_param));
+  return out;
+}
+
+void PutName(wire::Writer& w, ByteSpan name) {
+  w.U16(static_cast<uint16_t>(name.size()));
+  w.Raw(name);
+}
+
+// The symmetric definition a storage key protects with (its own, for credentials).
+uint16_t StorageKeyBits(const Object& key) {
+  if (const auto* r = std::get_if<wire::RsaDetail>(&key.pub.detail)) {
+    return r->symmetric.key_bits;
+  }
+  if (const auto* e = std::get_if<wire::EccDetail>(&key.pub.detail)) {
+    return e->symmetric.key_bits;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Part 3 §18.4 TPM2_Quote: the digest of the selected PCRs, in selection order.
+Result<AttestOut> Quote(Tpm& tpm, const QuoteIn& in) {
+  TRY_ASSIGN(Object * key, tpm.FindObject(in.sign_handle, 1));
+  TRY_ASSIGN(wire::TpmtScheme scheme, asym::SigningScheme(*key, in.in_scheme.value, 2));
+  Bytes concat;
+  wire::TpmlPcrSelection used;
+  for (const auto& sel : in.pcr_select.items) {
+    wire::TpmsPcrSelection u;
+    u.hash = sel.hash;
+    u.pcr_select.assign(sel.pcr_select.size(), 0);
+    auto bank = tpm.BankIndex(sel.hash);
+    for (size_t n = 0; bank && n < kPcrCount && n / 8 < sel.pcr_select.size(); ++n) {
+      if (sel.IsSelected(n) && tpm.IsPcrAllocated(*bank, n)) {
+        u.pcr_select[n / 8] = static_cast<uint8_t>(u.pcr_select[n / 8] | (1u << (n % 8)));
+        const Bytes& v = tpm.pcr_values()[*bank][n];
+        concat.insert(concat.end(), v.begin(), v.end());
+      }
+    }
+    used.items.push_back(std::move(u));
+  }
+  TRY_ASSIGN(Bytes pcr_digest, crypto::Hash(scheme.hash_alg, concat));
+  wire::Writer body;
+  wire::Marshal(body, used);
+  body.U16(static_cast<uint16_t>(pcr_digest.size()));
+  body.Raw(pcr_digest);
+  wire::TpmtScheme chosen = scheme;
+  return MakeAttest(tpm, in.sign_handle, 1, chosen, 2, TpmSt::AttestQuote, in.qualifying_data,
+                    body.bytes());
+}
+
+// Part 3 §18.2 TPM2_Certify
+Result<AttestOut> Certify(Tpm& tpm, const CertifyIn& in) {
+  TRY_ASSIGN(Object * obj, tpm.FindObject(in.object_handle, 1));
+  wire::Writer body;
+  PutName(body, obj->name);
+  PutName(body, obj->qualified_name);
+  return MakeAttest(tpm, in.sign_handle, 2, in.in_scheme.value, 2, TpmSt::AttestCertify,
+                    in.qualifying_data, body.bytes());
+}
+
+// Part 3 §18.3 TPM2_CertifyCreation: the creation ticket must be the one the TPM made.
+Result<AttestOut> CertifyCreation(Tpm& tpm, const CertifyCreationIn& in) {
+  TRY_ASSIGN(Object * obj, tpm.FindObject(in.object_handle, 2));
+  const wire::TpmtTicket& t = in.creation_ticket;
+  Bytes data = obj->name;
+  data.insert(data.end(), in.creation_hash.data.begin(), in.creation_hash.data.end());
+  if (t.tag != TpmSt::Creation || t.hierarchy != obj->hierarchy ||
+      !ConstantTimeEqual(t.digest.span(), tpm.Ticket(t.hierarchy, TpmSt::Creation, data))) {
+    return Rc::Ticket.Param(4);
+  }
+  wire::Writer body;
+  PutName(body, obj->name);
+  body.U16(static_cast<uint16_t>(in.creation_hash.size()));
+  body.Raw(in.creation_hash.span());
+  return MakeAttest(tpm, in.sign_handle, 1, in.in_scheme.value, 3, TpmSt::AttestCreation,
+                    in.qualifying_data, body.bytes());
+}
+
+// Part 3 §18.7 TPM2_GetTime
+Result<AttestOut> GetTime(Tpm& tpm, const GetTimeIn& in) {
+  if (in.privacy_admin_handle != TpmRh::Endorsement) {
+    return Rc::Value.Handle(1);
+  }
+  wire::TpmsTimeInfo time;
+  time.time = tpm.time_ms();
+  time.clock_info = tpm.ClockInfo();
+  wire::Writer body;
+  wire::Marshal(body, time);
+  body.U64(FirmwareVersion(tpm));
+  return MakeAttest(tpm, in.sign_handle, 2, in.in_scheme.value, 2, TpmSt::AttestTime,
+                    in.qualifying_data, body.bytes());
+}
+
+// Part 3 §12.6 TPM2_MakeCredential (Part 1 §24.? credential protection): a fresh seed shared
+// with `handle` under "IDENTITY"; the credential is wrapped like a sensitive area with keys
+// KDFa(nameAlg, seed, "STORAGE", objectName) and KDFa(nameAlg, seed, "INTEGRITY").
+Result<MakeCredentialOut> MakeCredential(Tpm& tpm, const MakeCredentialIn& in) {
+  TRY_ASSIGN(Object * key, tpm.FindObject(in.handle, 1));
+  if (key->sequence || (key->pub.type != TpmAlg::Rsa && key->pub.type != TpmAlg::Ecc) ||
+      !key->pub.Has(Restricted) || !key->pub.Has(Decrypt)) {
+    return Rc::Key.Handle(1);
+  }
+  if (in.object_name.size() < 2) {
+    return Rc::Size.Param(2);
+  }
+  TRY_ASSIGN(auto shared, tpm.EncryptSecret(*key, "IDENTITY"));
+  uint16_t h = key->pub.name_alg;
+  TRY_ASSIGN(SecretBytes sym, crypto::KdfA(h, shared.first, "STORAGE", in.object_name.span(), {},
+                                           StorageKeyBits(*key)));
+  TRY_ASSIGN(SecretBytes hmac_key,
+             crypto::KdfA(h, shared.first, "INTEGRITY", {}, {},
+                          static_cast<uint32_t>(crypto::DigestSize(h) * 8)));
+  Bytes plain;
+  AppendBe16(plain, static_cast<uint16_t>(in.credential.size()));
+  plain.insert(plain.end(), in.credential.data.begin(), in.credential.data.end());
+  TRY_ASSIGN(Bytes enc, crypto::AesCfbEncrypt(sym, Bytes(16, 0), plain));
+  Bytes mac_input = enc;
+  mac_input.insert(mac_input.end(), in.object_name.data.begin(), in.object_name.data.end());
+  TRY_ASSIGN(Bytes integrity, crypto::Hmac(h, hmac_key, mac_input));
+  MakeCredentialOut out;
+  AppendBe16(out.credential_blob.data, static_cast<uint16_t>(integrity.size()));
+  out.credential_blob.data.insert(out.credential_blob.data.end(), integrity.begin(),
+                                  integrity.end());
+  out.credential_blob.data.insert(out.credential_blob.data.end(), enc.begin(), enc.end());
+  out.secret.data = std::move(shared.second);
+  return out;
+}
+
+// Part 3 §12.5 TPM2_ActivateCredential
+Result<ActivateCredentialOut> ActivateCredential(Tpm& tpm, const ActivateCredentialIn& in) {
+  TRY_ASSIGN(Object * activate, tpm.FindObject(in.activate_handle, 1));
+  TRY_ASSIGN(Object * key, tpm.FindObject(in.key_handle, 2));
+  if (!key->pub.Has(Restricted) || !key->pub.Has(Decrypt)) {
+    return Rc::Type.Handle(2);
+  }
+  TRY_ASSIGN(SecretBytes seed, tpm.DecryptSecret(in.key_handle, "IDENTITY", in.secret.span(), 2));
+  uint16_t h = key->pub.name_alg;
+  wire::Reader r(in.credential_blob.span());
+  uint16_t n = 0;
+  if (!r.U16(n).ok() || n != crypto::DigestSize(h)) {
+    return Rc::Size.Param(1);
+  }
+  ByteSpan integrity = *r.Take(n);
+  ByteSpan enc = r.rest();
+  TRY_ASSIGN(SecretBytes hmac_key,
+             crypto::KdfA(h, seed, "INTEGRITY", {}, {},
+                          static_cast<uint32_t>(crypto::DigestSize(h) * 8)));
+  Bytes mac_input(enc.begin(), enc.end());
+  mac_input.insert(mac_input.end(), activate->name.begin(), activate->name.end());
+  TRY_ASSIGN(Bytes expected, crypto::Hmac(h, hmac_key, mac_input));
+  if (!ConstantTimeEqual(expected, integrity)) {
+    return Rc::Integrity.Param(1);
+  }
+  TRY_ASSIGN(SecretBytes sym, crypto::KdfA(h, seed, "STORAGE", activate->name, {},
+                                           StorageKeyBits(*key)));
+  TRY_ASSIGN(Bytes plain, crypto::AesCfbDecrypt(sym, Bytes(16, 0), enc));
+  wire::Reader pr(plain);
+  wire::Tpm2bDigest credential;
+  if (!wire::Unmarshal(pr, credential).ok() || !pr.empty()) {
+    return Rc::Size.Param(1);
+  }
+  ActivateCredentialOut out;
+  out.cert_info = std::move(credential);
+  return out;
+}
+
+}  // namespace tpm2emu::engine::attest
