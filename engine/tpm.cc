@@ -875,6 +875,7 @@ StatusOr<Bytes> Tpm::SaveVolatile() {
   w.U8(powered_ ? 1 : 0);
   w.U8(started_ ? 1 : 0);
   w.U64(clock_ms());
+  w.U64(time_ms());
   PutPcrValues(w, pcr_values_);
   w.U32(reset_.pcr_update_counter);
   PutSecret(w, reset_.null_proof);
@@ -914,6 +915,16 @@ StatusOr<Bytes> Tpm::SaveVolatile() {
     w.U8(static_cast<uint8_t>((ses.bound ? 1 : 0) | (ses.needs_auth_value ? 2 : 0) |
                               (ses.needs_password ? 4 : 0) | (ses.loaded ? 8 : 0)));
     w.U64(ses.context_sequence);
+    PutSecret(w, ses.cp_hash);
+    w.U8(ses.cp_hash_kind);
+    w.U32(ses.command_code);
+    w.U8(ses.command_locality);
+    w.U8(static_cast<uint8_t>((ses.pp_required ? 1 : 0) | (ses.check_nv_written ? 2 : 0) |
+                              (ses.nv_written_state ? 4 : 0) |
+                              (ses.has_pcr_update_counter ? 8 : 0)));
+    w.U32(ses.pcr_update_counter);
+    w.U64(ses.start_time_ms);
+    w.U64(ses.timeout_ms);
   }
   w.U64(reset_.context_counter);
   w.U32(reset_.next_transient);
@@ -924,11 +935,13 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
   wire::Reader r(blob);
   uint8_t version = 0, powered = 0, started = 0, enables = 0;
   uint64_t clock = 0;
+  uint64_t time = 0;
   std::vector<std::vector<Bytes>> pcrs;
   ResetState reset;
   ClearState clear;
   bool ok = r.U8(version).ok() && version == kRecordVersion && r.U8(powered).ok() &&
-            r.U8(started).ok() && r.U64(clock).ok() && GetPcrValues(r, pcrs).ok() &&
+            r.U8(started).ok() && r.U64(clock).ok() && r.U64(time).ok() &&
+            GetPcrValues(r, pcrs).ok() &&
             r.U32(reset.pcr_update_counter).ok() && GetSecret(r, reset.null_proof).ok() &&
             GetSecret(r, reset.null_seed).ok() && GetSecret(r, clear.platform_auth).ok() &&
             wire::Unmarshal(r, clear.platform_policy).ok() && r.U8(enables).ok();
@@ -950,12 +963,22 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
     Session ses;
     uint32_t h = 0;
     uint8_t flags = 0;
-    SecretBytes nt, nc, bn, pd;
+    uint8_t policy_flags = 0;
+    SecretBytes nt, nc, bn, pd, cp;
     ok = r.U32(h).ok() && r.U8(ses.type).ok() && r.U16(ses.auth_hash).ok() &&
          GetSecret(r, ses.session_key).ok() && GetSecret(r, nt).ok() && GetSecret(r, nc).ok() &&
          wire::Unmarshal(r, ses.symmetric).ok() && GetSecret(r, bn).ok() &&
          GetSecret(r, ses.bind_auth).ok() && GetSecret(r, pd).ok() && r.U8(flags).ok() &&
-         r.U64(ses.context_sequence).ok();
+         r.U64(ses.context_sequence).ok() && GetSecret(r, cp).ok() &&
+         r.U8(ses.cp_hash_kind).ok() && r.U32(ses.command_code).ok() &&
+         r.U8(ses.command_locality).ok() && r.U8(policy_flags).ok() &&
+         r.U32(ses.pcr_update_counter).ok() && r.U64(ses.start_time_ms).ok() &&
+         r.U64(ses.timeout_ms).ok();
+    ses.cp_hash = ToBytes(cp.span());
+    ses.pp_required = (policy_flags & 1) != 0;
+    ses.check_nv_written = (policy_flags & 2) != 0;
+    ses.nv_written_state = (policy_flags & 4) != 0;
+    ses.has_pcr_update_counter = (policy_flags & 8) != 0;
     ses.handle = h;
     ses.nonce_tpm = ToBytes(nt.span());
     ses.nonce_caller = ToBytes(nc.span());
@@ -977,12 +1000,16 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
   clear.sh_enable = (enables & 2) != 0;
   clear.eh_enable = (enables & 4) != 0;
   clear.ph_enable_nv = (enables & 8) != 0;
+  // Power on first (it is _TPM_Init, which empties volatile memory), then put the saved
+  // volatile state back, with Clock and Time continuing where they stopped.
+  powered_ = false;
+  PowerOn();
   pcr_values_ = std::move(pcrs);
   reset_ = std::move(reset);
   clear_ = std::move(clear);
-  powered_ = false;
-  PowerOn();
   clock_ms_base_ = std::max(clock, persistent_.clock_ms);
+  uint64_t now = clock_.NowMs();
+  init_host_ms_ = now >= time ? now - time : 0;
   started_ = started != 0;
   if (powered == 0) {
     PowerOff();

@@ -256,6 +256,7 @@ TEST_F(EsysObjectTest, ContextSaveAndLoadOfObjectsAndSessions) {
   Esys_Free(random);
   // The same saved context cannot be loaded twice (replay).
   ESYS_TR again = ESYS_TR_NONE;
+  Esys_Free(session_ctx);
   ASSERT_EQ(Esys_ContextSave(ctx_, session2, &session_ctx), TSS2_RC_SUCCESS);
   ASSERT_EQ(Esys_ContextLoad(ctx_, session_ctx, &again), TSS2_RC_SUCCESS);
   EXPECT_NE(Esys_ContextLoad(ctx_, session_ctx, &again), TSS2_RC_SUCCESS);

@@ -191,3 +191,40 @@ TEST(Testing, SelfTestAndResult) {
 
 }  // namespace
 }  // namespace tpm2emu::engine::test
+
+namespace tpm2emu::engine::test {
+namespace {
+
+TEST(Volatile, SaveAndRestoreKeepsTimeObjectsAndSessions) {
+  TestTpm t;
+  t.clock().Advance(5000);
+  Bytes rsp = t.Run(Command(TpmCc::HashSequenceStart).Sized("").U16(TpmAlg::Sha256));
+  ASSERT_SUCCESS(rsp);
+  Bytes start = Command(TpmCc::StartAuthSession)
+                    .Handle(TpmRh::Null)
+                    .Handle(TpmRh::Null)
+                    .Sized(Bytes(16, 1))
+                    .Sized("")
+                    .U8(0)
+                    .U16(TpmAlg::Null)
+                    .U16(TpmAlg::Sha256)
+                    .Build();
+  ASSERT_SUCCESS(t.Run(start));
+  auto blob = t.tpm().SaveVolatile();
+  ASSERT_TRUE(blob.ok());
+  t.Create();  // a new process
+  ASSERT_TRUE(t.tpm().RestoreVolatile(*blob).ok());
+  auto r = Params(t.Run(Command(TpmCc::ReadClock)));
+  uint64_t time = 0;
+  ASSERT_TRUE(r.U64(time).ok());
+  EXPECT_GE(time, 5000u);  // Time continues: no _TPM_Init happened
+  Bytes handles = t.Run(Command(TpmCc::GetCapability).U32(TpmCap::Handles).U32(0x02000000).U32(8));
+  auto hr = Params(handles);
+  uint8_t more = 0;
+  uint32_t cap = 0, n = 0;
+  ASSERT_TRUE(hr.U8(more).ok() && hr.U32(cap).ok() && hr.U32(n).ok());
+  EXPECT_EQ(n, 1u);  // the HMAC session survived
+}
+
+}  // namespace
+}  // namespace tpm2emu::engine::test
