@@ -115,7 +115,8 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
       bool user_ok = pub.Has(wire::TpmaObject::UserWithAuth) || obj->sequence.has_value() ||
                      pub.name_alg == TpmAlg::Null;
       if ((auth_role[i] == Role::kUser && !user_ok) ||
-          (auth_role[i] == Role::kAdmin && pub.Has(wire::TpmaObject::AdminWithPolicy))) {
+          (auth_role[i] == Role::kAdmin && pub.Has(wire::TpmaObject::AdminWithPolicy)) ||
+          auth_role[i] == Role::kDup) {  // Part 1 §19.?: DUP needs a policy session
         return Rc::AuthUnavailable;
       }
     }

@@ -12,6 +12,7 @@ namespace {
 constexpr Role N = Role::kNone;
 constexpr Role U = Role::kUser;
 constexpr Role A = Role::kAdmin;
+constexpr Role D = Role::kDup;
 
 constexpr CommandDef kCommands[] = {
     Def<nv::UndefineSpaceSpecial>(TpmCc::NvUndefineSpaceSpecial, {A, U, N}, kNv),
@@ -49,6 +50,7 @@ constexpr CommandDef kCommands[] = {
     Def<attest::ActivateCredential>(TpmCc::ActivateCredential, {A, U, N}, kDecrypt2 | kEncrypt2),
     Def<attest::Certify>(TpmCc::Certify, {A, U, N}, kDecrypt2 | kEncrypt2),
     Def<attest::CertifyCreation>(TpmCc::CertifyCreation, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<duplication::Duplicate>(TpmCc::Duplicate, {D, N, N}, kDecrypt2 | kEncrypt2),
     Def<attest::GetTime>(TpmCc::GetTime, {U, U, N}, kDecrypt2 | kEncrypt2),
     Def<nv::Read>(TpmCc::NvRead, {U, N, N}, kEncrypt2),
     Def<nv::ReadLock>(TpmCc::NvReadLock, {U, N, N}, kNv),
@@ -56,6 +58,7 @@ constexpr CommandDef kCommands[] = {
     Def<object::Create>(TpmCc::Create, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<asym::EcdhZGen>(TpmCc::EcdhZGen, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<sym::Hmac>(TpmCc::Hmac, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<duplication::Import>(TpmCc::Import, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<object::Load>(TpmCc::Load, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<attest::Quote>(TpmCc::Quote, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<asym::RsaDecrypt>(TpmCc::RsaDecrypt, {U, N, N}, kDecrypt2 | kEncrypt2),

@@ -724,6 +724,50 @@ struct ActivateCredentialOut {
 Result<ActivateCredentialOut> ActivateCredential(Tpm& tpm, const ActivateCredentialIn& in);
 }  // namespace attest
 
+namespace duplication {
+struct SymDefObjectParam {
+  wire::TpmtSymDefObject value;
+};
+RcStatus Unmarshal(wire::Reader& r, SymDefObjectParam& v);
+// Part 3 §13.1 TPM2_Duplicate
+struct DuplicateIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiDhObject object_handle;
+  uint32_t new_parent_handle = 0;  // TPMI_DH_OBJECT+
+  wire::Tpm2bData encryption_key_in;
+  SymDefObjectParam symmetric_alg;
+  static constexpr auto kFields =
+      std::tuple{&DuplicateIn::object_handle, &DuplicateIn::new_parent_handle,
+                 &DuplicateIn::encryption_key_in, &DuplicateIn::symmetric_alg};
+};
+struct DuplicateOut {
+  wire::Tpm2bData encryption_key_out;
+  wire::Tpm2bPrivate duplicate;
+  wire::Tpm2bEncryptedSecret out_sym_seed;
+  static constexpr auto kFields = std::tuple{&DuplicateOut::encryption_key_out,
+                                             &DuplicateOut::duplicate, &DuplicateOut::out_sym_seed};
+};
+Result<DuplicateOut> Duplicate(Tpm& tpm, const DuplicateIn& in);
+// Part 3 §13.3 TPM2_Import
+struct ImportIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject parent_handle;
+  wire::Tpm2bData encryption_key;
+  wire::Tpm2bPublic object_public;
+  wire::Tpm2bPrivate duplicate;
+  wire::Tpm2bEncryptedSecret in_sym_seed;
+  SymDefObjectParam symmetric_alg;
+  static constexpr auto kFields =
+      std::tuple{&ImportIn::parent_handle, &ImportIn::encryption_key, &ImportIn::object_public,
+                 &ImportIn::duplicate, &ImportIn::in_sym_seed, &ImportIn::symmetric_alg};
+};
+struct ImportOut {
+  wire::Tpm2bPrivate out_private;
+  static constexpr auto kFields = std::tuple{&ImportOut::out_private};
+};
+Result<ImportOut> Import(Tpm& tpm, const ImportIn& in);
+}  // namespace duplication
+
 namespace hierarchy {
 // Part 3 §24.8 TPM2_HierarchyChangeAuth
 struct HierarchyChangeAuthIn {
