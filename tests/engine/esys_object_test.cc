@@ -263,14 +263,22 @@ TEST_F(EsysObjectTest, ContextSaveAndLoadOfObjectsAndSessions) {
   Esys_Free(session_ctx);
 }
 
-class SaltedSessionTest : public EsysObjectTest, public ::testing::WithParamInterface<bool> {};
+// (salt key is RSA, parameter encryption is AES-CFB)
+class SaltedSessionTest : public EsysObjectTest,
+                          public ::testing::WithParamInterface<std::tuple<bool, bool>> {};
 
 TEST_P(SaltedSessionTest, SaltedSessionEncryptsBothWays) {
-  ESYS_TR salt_key = Primary(GetParam() ? RsaTemplate(true) : EccTemplate(true));
+  auto [rsa, aes] = GetParam();
+  ESYS_TR salt_key = Primary(rsa ? RsaTemplate(true) : EccTemplate(true));
   TPMT_SYM_DEF sym{};
-  sym.algorithm = TPM2_ALG_AES;
-  sym.keyBits.aes = 128;
-  sym.mode.aes = TPM2_ALG_CFB;
+  if (aes) {
+    sym.algorithm = TPM2_ALG_AES;
+    sym.keyBits.aes = 128;
+    sym.mode.aes = TPM2_ALG_CFB;
+  } else {
+    sym.algorithm = TPM2_ALG_XOR;
+    sym.keyBits.exclusiveOr = TPM2_ALG_SHA256;
+  }
   ESYS_TR session = ESYS_TR_NONE;
   ASSERT_EQ(Esys_StartAuthSession(ctx_, salt_key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                   ESYS_TR_NONE, nullptr, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256,
@@ -308,9 +316,17 @@ TEST_P(SaltedSessionTest, SaltedSessionEncryptsBothWays) {
   Esys_Free(out);
   Esys_Free(priv);
   Esys_Free(pub);
+  // More commands through the same session: nonces keep rolling.
+  for (int i = 0; i < 3; ++i) {
+    TPM2B_DIGEST* random = nullptr;
+    ASSERT_EQ(Esys_GetRandom(ctx_, session, ESYS_TR_NONE, ESYS_TR_NONE, 16, &random),
+              TSS2_RC_SUCCESS);
+    Esys_Free(random);
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(RsaAndEcc, SaltedSessionTest, ::testing::Values(true, false));
+INSTANTIATE_TEST_SUITE_P(RsaAndEccWithCfbAndXor, SaltedSessionTest,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()));
 
 TEST_F(EsysObjectTest, RsaEncryptDecryptRoundTrip) {
   ESYS_TR srk = Primary(RsaTemplate(true));
