@@ -9,6 +9,7 @@
 #include "crypto/kdf.h"
 #include "crypto/symmetric.h"
 #include "engine/command.h"
+#include "engine/commands/commands.h"
 #include "engine/tpm.h"
 
 namespace tpm2emu::engine {
@@ -102,7 +103,8 @@ Result<SessionUse> Tpm::CheckSessions(const CommandDef& def, std::vector<AuthSes
 
 RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& use,
                                 size_t auth_handles, const std::array<uint32_t, 3>& auth_entity,
-                                const std::array<Role, 3>& auth_role, ByteSpan cp_data) {
+                                const std::array<Role, 3>& auth_role, ByteSpan cp_data,
+                                size_t names_end) {
   for (size_t i = 0; i < auth_handles; ++i) {
     AuthSession& s = sessions[i];
     uint32_t n = static_cast<uint32_t>(i + 1);
@@ -132,11 +134,9 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
     TRY_ASSIGN(ByteSpan auth, EntityAuth(entity));
     ByteSpan include_auth = auth;
     if (session.is_policy()) {
-      // Part 1 §16.7.?: the policy digest must equal the entity's authPolicy.
-      wire::TpmtHa policy = EntityPolicy(entity);
-      if (policy.hash_alg != session.auth_hash || policy.digest != session.policy_digest) {
-        return Rc::PolicyFail.Session(n);
-      }
+      // Part 3 §5.6 item 8: the policy digest must equal the entity's authPolicy, and the
+      // deferred assertions must hold for this command.
+      TRY(policy::CheckAtUse(*this, session, entity, auth_role[i], n, cp_data, names_end));
       if (session.needs_password) {
         if (!ConstantTimeEqual(TrimTrailingZeros(auth), TrimTrailingZeros(s.hmac.span()))) {
           return AuthFailure(entity, n);

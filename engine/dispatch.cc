@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/command.h"
+#include "engine/commands/commands.h"
 #include "engine/tpm.h"
 #include "engine/wire/reader.h"
 
@@ -169,8 +170,10 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
     }
     cp_data.insert(cp_data.end(), name->begin(), name->end());
   }
+  const size_t names_end = cp_data.size();
   cp_data.insert(cp_data.end(), params.begin(), params.end());
-  if (auto st = AuthorizeSessions(sessions, use, auth_handles, auth_entity, auth_role, cp_data);
+  if (auto st = AuthorizeSessions(sessions, use, auth_handles, auth_entity, auth_role, cp_data,
+                                  names_end);
       !st.ok()) {
     // A counted failure must survive a power loss, or guesses would be free.
     if (auto pst = Persist(); !pst.ok()) {
@@ -249,6 +252,11 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
       Bytes hmac = ResponseHmac(s, use, i, auth_entity, rp_data);
       w.U16(static_cast<uint16_t>(hmac.size()));
       w.Raw(hmac);
+    }
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      if (sessions[i].session != nullptr && sessions[i].session->is_policy()) {
+        policy::AfterUse(*this, *sessions[i].session, i < use.auth_handles);
+      }
     }
     for (const auto& s : sessions) {
       if (s.session != nullptr && (s.attributes & wire::TpmaSession::ContinueSession) == 0) {

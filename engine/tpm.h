@@ -226,7 +226,8 @@ class Tpm final : public TpmInstance {
                                    const std::array<uint32_t, 3>& auth_entity);
   RcStatus AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& use,
                              size_t auth_handles, const std::array<uint32_t, 3>& auth_entity,
-                             const std::array<Role, 3>& auth_role, ByteSpan cp_data);
+                             const std::array<Role, 3>& auth_role, ByteSpan cp_data,
+                             size_t names_end);
   RcStatus CryptParameter(const AuthSession& s, const SessionUse& use, size_t index,
                           const std::array<uint32_t, 3>& auth_entity, Bytes& params,
                           bool command);

@@ -689,6 +689,23 @@ struct GetTimeIn {
                                              &GetTimeIn::in_scheme};
 };
 Result<AttestOut> GetTime(Tpm& tpm, const GetTimeIn& in);
+// Part 3 §31.16 TPM2_NV_Certify
+struct NvCertifyIn {
+  static constexpr size_t kHandles = 3;
+  uint32_t sign_handle = 0;  // TPMI_DH_OBJECT+
+  uint32_t auth_handle = 0;  // TPMI_RH_NV_AUTH
+  uint32_t nv_index = 0;     // TPMI_RH_NV_INDEX
+  wire::Tpm2bData qualifying_data;
+  wire::TpmtSigScheme in_scheme;
+  uint16_t size = 0;
+  uint16_t offset = 0;
+  static constexpr auto kFields =
+      std::tuple{&NvCertifyIn::sign_handle,     &NvCertifyIn::auth_handle,
+                 &NvCertifyIn::nv_index,        &NvCertifyIn::qualifying_data,
+                 &NvCertifyIn::in_scheme,       &NvCertifyIn::size,
+                 &NvCertifyIn::offset};
+};
+Result<AttestOut> NvCertify(Tpm& tpm, const NvCertifyIn& in);
 // Part 3 §12.6 TPM2_MakeCredential
 struct MakeCredentialIn {
   static constexpr size_t kHandles = 1;
@@ -971,7 +988,7 @@ namespace policy {
 struct PolicySessionDomain {
   static constexpr std::optional<TpmRc> Check(uint32_t v) {
     return static_cast<uint8_t>(v >> 24) == TpmHt::PolicySession ? std::nullopt
-                                                                  : std::optional<TpmRc>(Rc::Value);
+                                                                 : std::optional<TpmRc>(Rc::Value);
   }
 };
 using TpmiShPolicy = wire::Checked<uint32_t, PolicySessionDomain>;
@@ -1057,16 +1074,16 @@ struct PolicySignedIn {
   wire::Tpm2bNonce policy_ref;
   uint32_t expiration = 0;  // INT32
   wire::TpmtSignature auth;
-  static constexpr auto kFields =
-      std::tuple{&PolicySignedIn::auth_object, &PolicySignedIn::policy_session,
-                 &PolicySignedIn::nonce_tpm,   &PolicySignedIn::cp_hash_a,
-                 &PolicySignedIn::policy_ref,  &PolicySignedIn::expiration,
-                 &PolicySignedIn::auth};
+  static constexpr auto kFields = std::tuple{
+      &PolicySignedIn::auth_object, &PolicySignedIn::policy_session, &PolicySignedIn::nonce_tpm,
+      &PolicySignedIn::cp_hash_a,   &PolicySignedIn::policy_ref,     &PolicySignedIn::expiration,
+      &PolicySignedIn::auth};
 };
 struct PolicyAuthOut {
   Tpm2bTimeout timeout;
   wire::TpmtTicket policy_ticket;
-  static constexpr auto kFields = std::tuple{&PolicyAuthOut::timeout, &PolicyAuthOut::policy_ticket};
+  static constexpr auto kFields =
+      std::tuple{&PolicyAuthOut::timeout, &PolicyAuthOut::policy_ticket};
 };
 Result<PolicyAuthOut> PolicySigned(Tpm& tpm, const PolicySignedIn& in);
 // Part 3 §23.4 TPM2_PolicySecret; the dispatcher has authorized authHandle.
@@ -1078,10 +1095,9 @@ struct PolicySecretIn {
   wire::Tpm2bDigest cp_hash_a;
   wire::Tpm2bNonce policy_ref;
   uint32_t expiration = 0;  // INT32
-  static constexpr auto kFields =
-      std::tuple{&PolicySecretIn::auth_handle, &PolicySecretIn::policy_session,
-                 &PolicySecretIn::nonce_tpm,   &PolicySecretIn::cp_hash_a,
-                 &PolicySecretIn::policy_ref,  &PolicySecretIn::expiration};
+  static constexpr auto kFields = std::tuple{
+      &PolicySecretIn::auth_handle, &PolicySecretIn::policy_session, &PolicySecretIn::nonce_tpm,
+      &PolicySecretIn::cp_hash_a,   &PolicySecretIn::policy_ref,     &PolicySecretIn::expiration};
 };
 Result<PolicyAuthOut> PolicySecret(Tpm& tpm, const PolicySecretIn& in);
 // Part 3 §23.5 TPM2_PolicyTicket
@@ -1093,10 +1109,9 @@ struct PolicyTicketIn {
   wire::Tpm2bNonce policy_ref;
   wire::Tpm2bName auth_name;
   TpmtTkAuth ticket;
-  static constexpr auto kFields =
-      std::tuple{&PolicyTicketIn::policy_session, &PolicyTicketIn::timeout,
-                 &PolicyTicketIn::cp_hash_a,      &PolicyTicketIn::policy_ref,
-                 &PolicyTicketIn::auth_name,      &PolicyTicketIn::ticket};
+  static constexpr auto kFields = std::tuple{
+      &PolicyTicketIn::policy_session, &PolicyTicketIn::timeout,   &PolicyTicketIn::cp_hash_a,
+      &PolicyTicketIn::policy_ref,     &PolicyTicketIn::auth_name, &PolicyTicketIn::ticket};
 };
 Result<Empty> PolicyTicket(Tpm& tpm, const PolicyTicketIn& in);
 // Part 3 §23.6 TPM2_PolicyOR
@@ -1169,7 +1184,8 @@ struct PolicyDigestIn {
   static constexpr size_t kHandles = 1;
   TpmiShPolicy policy_session;
   wire::Tpm2bDigest digest;
-  static constexpr auto kFields = std::tuple{&PolicyDigestIn::policy_session, &PolicyDigestIn::digest};
+  static constexpr auto kFields =
+      std::tuple{&PolicyDigestIn::policy_session, &PolicyDigestIn::digest};
 };
 Result<Empty> PolicyCpHash(Tpm& tpm, const PolicyDigestIn& in);
 Result<Empty> PolicyNameHash(Tpm& tpm, const PolicyDigestIn& in);
@@ -1180,10 +1196,9 @@ struct PolicyDuplicationSelectIn {
   wire::Tpm2bName object_name;
   wire::Tpm2bName new_parent_name;
   TpmiYesNo include_object;
-  static constexpr auto kFields =
-      std::tuple{&PolicyDuplicationSelectIn::policy_session, &PolicyDuplicationSelectIn::object_name,
-                 &PolicyDuplicationSelectIn::new_parent_name,
-                 &PolicyDuplicationSelectIn::include_object};
+  static constexpr auto kFields = std::tuple{
+      &PolicyDuplicationSelectIn::policy_session, &PolicyDuplicationSelectIn::object_name,
+      &PolicyDuplicationSelectIn::new_parent_name, &PolicyDuplicationSelectIn::include_object};
 };
 Result<Empty> PolicyDuplicationSelect(Tpm& tpm, const PolicyDuplicationSelectIn& in);
 // Part 3 §23.16 TPM2_PolicyAuthorize
@@ -1226,9 +1241,9 @@ struct PolicyAuthorizeNvIn {
   wire::TpmiRhNvAuth auth_handle;
   wire::TpmiRhNvIndex nv_index;
   TpmiShPolicy policy_session;
-  static constexpr auto kFields = std::tuple{&PolicyAuthorizeNvIn::auth_handle,
-                                             &PolicyAuthorizeNvIn::nv_index,
-                                             &PolicyAuthorizeNvIn::policy_session};
+  static constexpr auto kFields =
+      std::tuple{&PolicyAuthorizeNvIn::auth_handle, &PolicyAuthorizeNvIn::nv_index,
+                 &PolicyAuthorizeNvIn::policy_session};
 };
 Result<Empty> PolicyAuthorizeNv(Tpm& tpm, const PolicyAuthorizeNvIn& in);
 

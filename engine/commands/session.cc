@@ -41,6 +41,7 @@ Result<StartAuthSessionOut> StartAuthSession(Tpm& tpm, const StartAuthSessionIn&
   s.nonce_tpm.resize(in.nonce_caller.size());
   tpm.Random(s.nonce_tpm);
   s.policy_digest.assign(digest_size, 0);
+  s.start_time_ms = tpm.clock_ms();  // policy startTime (Part 1 §16.7.8)
 
   SecretBytes key_input;
   if (in.bind != TpmRh::Null) {

@@ -51,7 +51,7 @@ struct Session {
   bool nv_written_state = false;
   bool has_pcr_update_counter = false;
   uint32_t pcr_update_counter = 0;
-  uint64_t start_time_ms = 0;                    // when nonceTPM was last set
+  uint64_t start_time_ms = 0;  // when nonceTPM was last set
   uint64_t timeout_ms = kNoPolicyTimeout;
   // Context management (Part 1 §30): a saved session stays active but is not loaded, and only
   // the context with this sequence number can load it again.

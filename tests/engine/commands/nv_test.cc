@@ -150,6 +150,20 @@ uint32_t StartPolicySession(TestTpm& t) {
 }
 const Bytes kZeroPolicy(32, 0);
 
+// ADMIN role authorizations need TPM2_PolicyCommandCode in the policy (Part 3 §5.6 item 6):
+// the digest H(Zero Digest || TPM_CC_PolicyCommandCode || code), and a session that has it.
+Bytes CommandCodePolicy(uint32_t code) {
+  Bytes m = kZeroPolicy;
+  AppendBe32(m, TpmCc::PolicyCommandCode);
+  AppendBe32(m, code);
+  return *crypto::Hash(TpmAlg::Sha256, m);
+}
+uint32_t StartCommandCodeSession(TestTpm& t, uint32_t code) {
+  uint32_t session = StartPolicySession(t);
+  EXPECT_SUCCESS(t.Run(Command(TpmCc::PolicyCommandCode).Handle(session).U32(code)));
+  return session;
+}
+
 // A command whose sessions are given explicitly: a session handle and its hmac (a password
 // for TPM_RS_PW, empty for the policy sessions above).
 struct Auth {
@@ -340,12 +354,12 @@ TEST(NvUndefineSpaceSpecial, DeletesWithPolicyAndPlatformAuth) {
   TestTpm t;
   ASSERT_SUCCESS(Define(t, {.attrs = kPlatformRw | TpmaNv::PolicyDelete,
                             .hierarchy = TpmRh::Platform,
-                            .policy = kZeroPolicy}));
+                            .policy = CommandCodePolicy(TpmCc::NvUndefineSpaceSpecial)}));
   // ADMIN role on an index requires a policy session.
   EXPECT_RC(
       t.Run(WithSessions(TpmCc::NvUndefineSpaceSpecial, {kIndex, TpmRh::Platform}, {{}, {}}, {})),
       Rc::AuthType);
-  uint32_t session = StartPolicySession(t);
+  uint32_t session = StartCommandCodeSession(t, TpmCc::NvUndefineSpaceSpecial);
   EXPECT_SUCCESS(t.Run(WithSessions(TpmCc::NvUndefineSpaceSpecial, {kIndex, TpmRh::Platform},
                                     {{session, ""}, {}}, {})));
   EXPECT_RC(t.Run(Command(TpmCc::NvReadPublic).Handle(kIndex)), Rc::Handle.Handle(1));
@@ -353,9 +367,10 @@ TEST(NvUndefineSpaceSpecial, DeletesWithPolicyAndPlatformAuth) {
 
 TEST(NvUndefineSpaceSpecial, IndexWithoutPolicyDeleteGivesAttributes) {
   TestTpm t;
-  ASSERT_SUCCESS(
-      Define(t, {.attrs = kPlatformRw, .hierarchy = TpmRh::Platform, .policy = kZeroPolicy}));
-  uint32_t session = StartPolicySession(t);
+  ASSERT_SUCCESS(Define(t, {.attrs = kPlatformRw,
+                            .hierarchy = TpmRh::Platform,
+                            .policy = CommandCodePolicy(TpmCc::NvUndefineSpaceSpecial)}));
+  uint32_t session = StartCommandCodeSession(t, TpmCc::NvUndefineSpaceSpecial);
   EXPECT_RC(t.Run(WithSessions(TpmCc::NvUndefineSpaceSpecial, {kIndex, TpmRh::Platform},
                                {{session, ""}, {}}, {})),
             Rc::Attributes.Handle(1));
@@ -742,11 +757,13 @@ TEST(NvOrderly, OrdinaryIndexIsUnwrittenAfterReset) {
 
 TEST(NvChangeAuth, NeedsPolicyAndChangesTheAuthValue) {
   TestTpm t;
-  ASSERT_SUCCESS(Define(
-      t, {.attrs = kAuthRw, .auth = "old", .policy = kZeroPolicy, .name_alg = TpmAlg::Sha256}));
+  ASSERT_SUCCESS(Define(t, {.attrs = kAuthRw,
+                            .auth = "old",
+                            .policy = CommandCodePolicy(TpmCc::NvChangeAuth),
+                            .name_alg = TpmAlg::Sha256}));
   EXPECT_RC(t.Run(Command(TpmCc::NvChangeAuth).Handle(kIndex).Password("old").Sized("new")),
             Rc::AuthType);
-  uint32_t session = StartPolicySession(t);
+  uint32_t session = StartCommandCodeSession(t, TpmCc::NvChangeAuth);
   EXPECT_RC(
       t.Run(WithSessions(TpmCc::NvChangeAuth, {kIndex}, {{session, ""}}, Sized(Bytes(33, 'x')))),
       Rc::Size.Param(1));
