@@ -466,6 +466,45 @@ TEST_F(EsysPolicyTest, PolicySignedChecksNonceAndExpiration) {
   EXPECT_EQ(TpmCode(PolicySigned(key, s, nonce, 0, {}, sha1)), Rc::PolicyFail.Param(5).value());
 }
 
+TEST_F(EsysPolicyTest, PolicySignedChecksKeyScheme) {
+  ESYS_TR key = LoadSigner();
+  ESYS_TR s = StartSession();
+  Bytes nonce = NonceTpm(s);
+  TPMT_SIGNATURE null_sig{};
+  null_sig.sigAlg = TPM2_ALG_NULL;
+  EXPECT_EQ(TpmCode(PolicySigned(key, s, nonce, 0, {}, null_sig)), Rc::Scheme.Param(5).value());
+  TPMT_SIGNATURE ecdsa{};
+  ecdsa.sigAlg = TPM2_ALG_ECDSA;
+  ecdsa.signature.ecdsa.hash = TPM2_ALG_SHA256;
+  ecdsa.signature.ecdsa.signatureR.size = 32;
+  ecdsa.signature.ecdsa.signatureS.size = 32;
+  EXPECT_EQ(TpmCode(PolicySigned(key, s, nonce, 0, {}, ecdsa)), Rc::Scheme.Param(5).value());
+  // A storage key does not sign.
+  EXPECT_EQ(TpmCode(PolicySigned(Parent(), s, nonce, 0, {}, SignDigest(AHash(nonce, 0, {})))),
+            Rc::Attributes.Handle(1).value());
+  // cpHashA: a digest of the session's hash, and no other than one set before.
+  TPM2B_NONCE n = To2b<TPM2B_NONCE>(nonce);
+  TPM2B_NONCE ref{};
+  TPM2B_DIGEST short_cp = To2b<TPM2B_DIGEST>(Bytes(20, 1));
+  Bytes to_sign = H(Cat({nonce, Be32(0), Bytes(20, 1)}));
+  TPMT_SIGNATURE sig = SignDigest(to_sign);
+  EXPECT_EQ(TpmCode(Esys_PolicySigned(ctx_, key, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &n,
+                                      &short_cp, &ref, 0, &sig, nullptr, nullptr)),
+            Rc::Size.Param(2).value());
+  TPM2B_DIGEST cp1 = To2b<TPM2B_DIGEST>(Bytes(32, 1));
+  ASSERT_EQ(Esys_PolicyCpHash(ctx_, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &cp1),
+            TSS2_RC_SUCCESS);
+  TPM2B_DIGEST cp2 = To2b<TPM2B_DIGEST>(Bytes(32, 2));
+  sig = SignDigest(H(Cat({nonce, Be32(0), Bytes(32, 2)})));
+  EXPECT_EQ(TpmCode(Esys_PolicySigned(ctx_, key, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &n,
+                                      &cp2, &ref, 0, &sig, nullptr, nullptr)),
+            Rc::CpHash.value());
+  sig = SignDigest(H(Cat({nonce, Be32(0), Bytes(32, 1)})));
+  EXPECT_EQ(Esys_PolicySigned(ctx_, key, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &n, &cp1,
+                              &ref, 0, &sig, nullptr, nullptr),
+            TSS2_RC_SUCCESS);
+}
+
 TEST_F(EsysPolicyTest, PolicyAuthorizeWithVerifySignatureTicket) {
   ESYS_TR key = LoadSigner();
   Bytes key_name = NameOf(key);

@@ -607,6 +607,20 @@ TEST(PolicyAuthorizeNv, ComparesTheStoredPolicy) {
   EXPECT_EQ(GetDigest(t, s), Digest().Extend(TpmCc::PolicyAuthorizeNV, IndexName(t)).value);
 }
 
+TEST(PolicyAuthorizeNv, ReadAccessThroughOwnerOrPlatform) {
+  TestTpm t;
+  DefineIndex(t, TpmaNv::OwnerWrite | TpmaNv::OwnerRead | TpmaNv::ReadStclear, 34);
+  WriteIndex(t, Cat({Bytes{0, 0x0B}, Bytes(32, 0)}));
+  auto authorize = [&](uint32_t auth) {
+    return t.Run(
+        Command(TpmCc::PolicyAuthorizeNV).Handle(auth).Handle(kIndex).Handle(Policy(t)).Password());
+  };
+  EXPECT_RC(authorize(TpmRh::Platform), Rc::NvAuthorization);
+  ASSERT_SUCCESS(authorize(TpmRh::Owner));
+  ASSERT_SUCCESS(t.Run(Command(TpmCc::NvReadLock).Handle(TpmRh::Owner).Handle(kIndex).Password()));
+  EXPECT_RC(authorize(TpmRh::Owner), Rc::NvLocked);
+}
+
 TEST(PolicyAuthorizeNv, ShortIndexIsInsufficient) {
   TestTpm t;
   DefineIndex(t, TpmaNv::OwnerWrite | TpmaNv::OwnerRead, 20);
