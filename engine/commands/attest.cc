@@ -164,6 +164,41 @@ Result<AttestOut> GetTime(Tpm& tpm, const GetTimeIn& in) {
                     in.qualifying_data, body.bytes());
 }
 
+// Part 3 §31.16 TPM2_NV_Certify: size 0 and offset 0 certify a digest of the whole index
+// (TPM_ST_ATTEST_NV_DIGEST); otherwise the selected octets.
+Result<AttestOut> NvCertify(Tpm& tpm, const NvCertifyIn& in) {
+  TRY_ASSIGN(Bytes name, tpm.EntityName(in.nv_index));
+  wire::Writer body;
+  PutName(body, name);
+  uint16_t type = TpmSt::AttestNv;
+  if (in.size == 0 && in.offset == 0) {
+    const NvIndex* index = nv::Find(tpm, in.nv_index);
+    if (index == nullptr) {
+      return Rc::Handle.Handle(3);
+    }
+    TRY_ASSIGN(Bytes all, nv::ReadForCertify(tpm, in.auth_handle, in.nv_index,
+                                             static_cast<uint16_t>(index->data.size()), 0));
+    uint16_t hash_alg = kContextHashAlg;  // unsigned: any hash serves
+    if (in.sign_handle != TpmRh::Null) {
+      TRY_ASSIGN(Object * key, tpm.FindObject(in.sign_handle, 1));
+      TRY_ASSIGN(wire::TpmtScheme scheme, asym::SigningScheme(*key, in.in_scheme.value, 2));
+      hash_alg = scheme.hash_alg;
+    }
+    TRY_ASSIGN(Bytes digest, crypto::Hash(hash_alg, all));
+    body.U16(static_cast<uint16_t>(digest.size()));
+    body.Raw(digest);
+    type = TpmSt::AttestNvDigest;
+  } else {
+    TRY_ASSIGN(Bytes data,
+               nv::ReadForCertify(tpm, in.auth_handle, in.nv_index, in.size, in.offset));
+    body.U16(in.offset);
+    body.U16(static_cast<uint16_t>(data.size()));
+    body.Raw(data);
+  }
+  return MakeAttest(tpm, in.sign_handle, 1, in.in_scheme.value, 2, type, in.qualifying_data,
+                    body.bytes());
+}
+
 // Part 3 §12.6 TPM2_MakeCredential (Part 1 §24.? credential protection): a fresh seed shared
 // with `handle` under "IDENTITY"; the credential is wrapped like a sensitive area with keys
 // KDFa(nameAlg, seed, "STORAGE", objectName) and KDFa(nameAlg, seed, "INTEGRITY").

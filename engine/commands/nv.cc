@@ -330,4 +330,19 @@ Result<Empty> ChangeAuth(Tpm& tpm, const NvChangeAuthIn& in) {
   return Empty{};
 }
 
+Result<Bytes> ReadForCertify(Tpm& tpm, uint32_t auth_handle, uint32_t nv_index, uint16_t size,
+                             uint16_t offset) {
+  TRY_ASSIGN(NvIndex * index, Get(tpm, nv_index, 3));
+  TRY(ReadAccess(auth_handle, nv_index, *index));
+  if (size > wire::kMaxNvBufferSize) {
+    return Rc::Value.Param(3);
+  }
+  const size_t data_size = index->pub.data_size;
+  if (offset > data_size || size > data_size - offset) {
+    return Rc::NvRange;
+  }
+  auto first = index->data.begin() + static_cast<std::ptrdiff_t>(offset);
+  return Bytes(first, first + size);
+}
+
 }  // namespace tpm2emu::engine::nv

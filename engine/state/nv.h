@@ -108,6 +108,10 @@ void OnClear(Tpm& tpm);
 
 // The index, or nullptr.
 NvIndex* Find(Tpm& tpm, uint32_t handle);
+// TPM2_NV_Certify's read (Part 3 §31.16): the same access checks as TPM2_NV_Read, then
+// `size` octets at `offset` (handles are positions 2 and 3 of that command).
+Result<Bytes> ReadForCertify(Tpm& tpm, uint32_t auth_handle, uint32_t nv_index, uint16_t size,
+                             uint16_t offset);
 // Removes an index, remembering a counter's value in max_counter.
 void Remove(Tpm& tpm, uint32_t handle);
 // An index's data as an 8-octet big-endian value (counter, bit field, PIN parameters).
