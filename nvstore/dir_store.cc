@@ -3,13 +3,16 @@
 // one file write and two fsyncs, so a small state commits cheaply. At every instant the state
 // file name points at a complete, fsynced image (the old or the new one), which is why a crash
 // never leaves a state that fails to load. A later journal can add checksummed batches beside
-// the state file without changing this interface.
+// the state file without changing this interface. With DirStoreOptions::key, every image written
+// (state file and, through its hard link, the backup) is the encrypted image of record_format.h.
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -90,6 +93,26 @@ std::string ParentOf(const std::string& path) {
   return parent_end == std::string::npos ? "/" : path.substr(0, parent_end + 1);
 }
 
+// A GCM nonce from the kernel's CSPRNG: 96 random bits per commit make a repeat under one key
+// negligible for far more commits than a TPM makes.
+StatusOr<std::array<uint8_t, kStateNonceSize>> FreshNonce() {
+  std::array<uint8_t, kStateNonceSize> nonce{};
+  size_t done = 0;
+  while (done < nonce.size()) {
+    ssize_t n = ::getrandom(nonce.data() + done, nonce.size() - done, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return Status(
+          StatusCode::kInternal,
+          "cannot draw a nonce for the state encryption (getrandom: " + ErrnoText(errno) + ")");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return nonce;
+}
+
 Status SyncDirectory(int dir_fd, const std::string& dir) {
   if (::fsync(dir_fd) != 0) {
     return IoError("cannot sync state directory " + dir + " (" + ErrnoText(errno) + ")");
@@ -114,6 +137,11 @@ class DirStore final : public Store {
       ::unlinkat(dir_fd_.get(), kBackupTempFileName, 0);
     }
     auto state = ReadState(kStateFileName, "state file");
+    if (!state.ok() && state.error().code() == StatusCode::kFailedPrecondition) {
+      // The state key does not fit the state; no backup would fit it either.
+      return Status(StatusCode::kFailedPrecondition,
+                    state.error().message() + "; refusing to start");
+    }
     if (!state.ok() && state.error().code() != StatusCode::kCorrupt) {
       return state.error();  // an I/O problem is to be fixed, not a reason to use older state
     }
@@ -154,7 +182,7 @@ class DirStore final : public Store {
     }
     State next{records_, generation_ + 1};
     ApplyBatch(batch, next.records);
-    TRY_ASSIGN(Bytes encoded, EncodeState(next));
+    TRY_ASSIGN(Bytes encoded, Encode(next));
     WipedBytes image(std::move(encoded));
     TRY(WriteTempFile(image.get()));
     if (options_.keep_backup && rotate_backup_) {
@@ -181,6 +209,14 @@ class DirStore final : public Store {
 
  private:
   std::string PathOf(const char* name) const { return dir_ + "/" + name; }
+
+  StatusOr<Bytes> Encode(const State& state) const {
+    if (!options_.key) {
+      return EncodeState(state);
+    }
+    TRY_ASSIGN(auto nonce, FreshNonce());
+    return EncodeEncryptedState(state, *options_.key, nonce);
+  }
 
   void Warn(const std::string& message) const {
     if (options_.warn) {
@@ -261,12 +297,16 @@ class DirStore final : public Store {
       }
       done += static_cast<size_t>(n);
     }
-    auto state = DecodeState(ByteSpan(data.get()).first(done));
-    if (!state.ok() && state.error().code() != StatusCode::kCorrupt) {
+    ByteSpan image = ByteSpan(data.get()).first(done);
+    auto state = options_.key ? DecodeEncryptedState(image, *options_.key) : DecodeState(image);
+    if (!state.ok() && state.error().code() == StatusCode::kInternal) {
       return state.error();
     }
     if (!state.ok()) {
-      return CorruptError(std::string(what) + " " + path + " " + state.error().message());
+      // kCorrupt, or kFailedPrecondition for a state key that does not fit the file: Load
+      // refuses that at once, as the backup would not fit either.
+      return Status(state.error().code(),
+                    std::string(what) + " " + path + " " + state.error().message());
     }
     return std::optional<State>(std::move(*state));
   }
@@ -372,6 +412,10 @@ StatusOr<std::unique_ptr<Store>> OpenDirStore(const std::string& dir,
                                               const DirStoreOptions& options) {
   if (dir.empty()) {
     return InvalidArgument("the state directory path is empty");
+  }
+  if (options.key && options.key->size() != kStateKeySize) {
+    return InvalidArgument("a state key must be " + std::to_string(kStateKeySize) + " bytes, not " +
+                           std::to_string(options.key->size()));
   }
   if (::mkdir(dir.c_str(), 0700) == 0) {
     // A caller's umask (tpm2-tools sets 0177) must not leave us a directory we cannot enter.

@@ -9,10 +9,18 @@
 // Keys are strictly ascending (bytewise), so one Records value has exactly one image and a
 // decoder can reject duplicated keys instead of silently picking one.
 //
+// An encrypted image (DirStoreOptions::key) wraps the image above:
+//   magic "T2EMUEN\0" | u32 encrypted format version (1) | u8[8] key id | u8[12] nonce |
+//   AES-256-GCM ciphertext of the plain image (same length) | u8[16] GCM tag
+// The 32 header bytes are the GCM additional data, so the tag authenticates every byte of the
+// file. The key id (the first 8 bytes of HMAC-SHA-256(key, "tpm2emu state key id")) tells a
+// wrong key from a damaged file without revealing anything about the key.
+//
 // All functions are pure and thread-safe.
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "engine/base/bytes.h"
 #include "engine/base/status.h"
@@ -52,7 +60,26 @@ StatusOr<Bytes> EncodeState(const State& state);
 
 // Decodes an image. On failure returns kCorrupt whose message is a reason phrased to follow the
 // file's name, e.g. "fails its checksum (corrupted or truncated)"; the caller adds the name.
+// An encrypted image is kFailedPrecondition ("is encrypted, but no state key was given").
 // Never allocates more than the size of `image` (which may hold anything).
 StatusOr<State> DecodeState(ByteSpan image);
+
+inline constexpr uint32_t kEncryptedFormatVersion = 1;
+inline constexpr size_t kStateNonceSize = 12;  // the GCM nonce
+inline constexpr size_t kEncryptionOverhead = 8 + 4 + 8 + kStateNonceSize + 16;
+
+// The encrypted image of `state` under `key` (kStateKeySize bytes) with `nonce`, which must never
+// repeat under one key (the caller draws it from the OS for every image). kInvalidArgument as
+// CheckRecords, also when the encrypted image would exceed kMaxImageSize or the key has the wrong
+// size; kInternal if OpenSSL fails.
+StatusOr<Bytes> EncodeEncryptedState(const State& state, const SecretBytes& key,
+                                     std::span<const uint8_t, kStateNonceSize> nonce);
+
+// Decrypts and decodes an encrypted image. Messages follow the file's name as in DecodeState:
+// kFailedPrecondition when the image is not encrypted ("is not encrypted, but a state key was
+// given") or was encrypted under another key; kCorrupt when it is damaged or tampered with
+// (including a failed GCM tag) or the image inside is; kInvalidArgument for a key of the wrong
+// size; kInternal if OpenSSL fails. The plaintext is wiped before returning. Never allocates more than twice the size of `image`.
+StatusOr<State> DecodeEncryptedState(ByteSpan image, const SecretBytes& key);
 
 }  // namespace tpm2emu::nvstore

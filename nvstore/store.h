@@ -45,6 +45,13 @@ struct DirStoreOptions {
   bool keep_backup = false;    // keep the previous good state as a fallback
   bool lock = true;            // take an exclusive lock on the directory
   bool wait_for_lock = false;  // block until the lock is free instead of failing
+  // Encrypts the state at rest with AES-256-GCM under this key (kStateKeySize bytes), with a
+  // fresh nonce from getrandom() for every Commit (record_format.h has the layout). Load then
+  // refuses, with kFailedPrecondition naming the file, a state that is not encrypted or was
+  // encrypted under another key, and treats a file that fails its GCM tag as damaged (kCorrupt).
+  // Without a key, an encrypted state is refused the same way. OpenDirStore refuses a key of
+  // another size (kInvalidArgument). The key is never logged.
+  std::optional<SecretBytes> key;
   // Receives what the store wants a human to know but that is not an error, such as "the state
   // file was corrupt, so the backup was loaded". Null writes "tpm2emu: <message>" to stderr, so
   // that falling back to older state is never silent.
@@ -55,6 +62,7 @@ struct DirStoreOptions {
 inline constexpr char kStateFileName[] = "tpm2emu-state.bin";
 inline constexpr char kBackupFileName[] = "tpm2emu-state.bin.bak";  // previous generation
 inline constexpr char kLockFileName[] = "tpm2emu.lock";
+inline constexpr size_t kStateKeySize = 32;  // DirStoreOptions::key, AES-256
 
 // A state directory (created with mode 0700 if missing; files are created 0600). Fails with a
 // clear message when the directory is unusable (kIo, naming it and the errno text) or, with

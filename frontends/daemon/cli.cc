@@ -93,6 +93,12 @@ StatusOr<ServeOptions> ParseServe(std::span<const char* const> args, bool& help)
     } else if (name == "--state-backup") {
       TRY(no_value(name));
       out.state_backup = true;
+    } else if (name == "--state-key") {
+      TRY_ASSIGN(auto value, takes_value(name));
+      if (value.empty()) {
+        return BadValue(name, value, "a key file");
+      }
+      out.state_key_file = std::string(value);
     } else if (name == "--mssim") {
       TRY_ASSIGN(auto value, takes_value(name));
       TRY(ParseMssim(value, out));
@@ -110,8 +116,9 @@ StatusOr<ServeOptions> ParseServe(std::span<const char* const> args, bool& help)
                              "' (see tpm2emu serve --help)");
     }
   }
-  if (out.ephemeral && (state_given || out.state_backup)) {
-    return InvalidArgument("--ephemeral keeps no state; it excludes --state and --state-backup");
+  if (out.ephemeral && (state_given || out.state_backup || !out.state_key_file.empty())) {
+    return InvalidArgument(
+        "--ephemeral keeps no state; it excludes --state, --state-backup and --state-key");
   }
   return out;
 }
@@ -174,6 +181,10 @@ std::string ServeHelpText() {
          "                     (default ./tpm2emu-state); one daemon per directory\n"
          "  --ephemeral        keep the TPM in memory only; nothing is written\n"
          "  --state-backup     keep the previous good state as a fallback\n"
+         "  --state-key FILE   encrypt the state at rest (AES-256-GCM) with the key in FILE:\n"
+         "                     32 raw bytes or 64 hex digits (openssl rand -hex 32), mode\n"
+         "                     0600 or stricter; a state is always opened with the key it\n"
+         "                     was created with, or without one if it was created without\n"
          "  --mssim HOST:PORT  where to listen (default 127.0.0.1:2321); PORT 0 picks free\n"
          "                     ports for both, printed on the ready line\n"
          "  --log-level LEVEL  error, warn, info or debug (default warn); logs go to stderr\n"

@@ -2,8 +2,8 @@
 // The tpm2emu command line, parsed by hand (it is small):
 //
 //   tpm2emu --help | --version
-//   tpm2emu serve [--state DIR | --ephemeral] [--state-backup] [--mssim HOST:PORT]
-//                 [--log-level error|warn|info|debug]
+//   tpm2emu serve [--state DIR | --ephemeral] [--state-backup] [--state-key FILE]
+//                 [--mssim HOST:PORT] [--log-level error|warn|info|debug]
 //
 // Options take their value as the next argument or after '='. Errors are InvalidArgument with
 // the text to print after "tpm2emu: ".
@@ -25,6 +25,7 @@ struct ServeOptions {
   std::string state_dir = kDefaultStateDir;
   bool ephemeral = false;     // in-memory TPM, nothing written
   bool state_backup = false;  // DirStoreOptions::keep_backup
+  std::string state_key_file;  // DirStoreOptions::key from this file (state_key.h); empty: none
   std::string host = kDefaultHost;
   uint16_t port = kDefaultPort;  // command port; platform = port + 1 (both ephemeral for 0)
   backend::LogLevel log_level = backend::LogLevel::kWarn;

@@ -16,6 +16,7 @@
 #include "frontends/backend/engine_backend.h"
 #include "frontends/backend/log.h"
 #include "frontends/backend/volatile_file.h"
+#include "frontends/daemon/state_key.h"
 #include "frontends/mssim/server.h"
 #include "nvstore/store.h"
 
@@ -29,11 +30,19 @@ int Fail(const std::string& message) {
 
 // The store's message, naming the directory if the store did not.
 std::string StateError(const ServeOptions& options, const Status& status) {
-  if (status.message().find(options.state_dir) != std::string::npos) {
-    return status.message();
+  std::string message = status.message();
+  if (message.find(options.state_dir) == std::string::npos) {
+    message = "state directory " + options.state_dir + ": " + message;
   }
-  return "state directory " + options.state_dir + ": " + status.message();
+  // The state key does not fit the state (nvstore::DirStoreOptions::key).
+  if (status.code() == StatusCode::kFailedPrecondition) {
+    message += options.state_key_file.empty() ? " (give its key with --state-key FILE)"
+                                              : " (--state-key " + options.state_key_file + ")";
+  }
+  return message;
 }
+
+static_assert(kStateKeyBytes == nvstore::kStateKeySize);
 
 }  // namespace
 
@@ -48,6 +57,13 @@ int RunServe(const ServeOptions& options) {
     store_options.keep_backup = options.state_backup;
     store_options.lock = true;
     store_options.wait_for_lock = false;  // a second daemon on the same state is refused
+    if (!options.state_key_file.empty()) {
+      auto key = ReadStateKeyFile(options.state_key_file);
+      if (!key.ok()) {
+        return Fail(key.error().message());
+      }
+      store_options.key = std::move(*key);
+    }
     auto opened = nvstore::OpenDirStore(options.state_dir, store_options);
     if (!opened.ok()) {
       return Fail(StateError(options, opened.error()));

@@ -19,7 +19,7 @@ Prints `crash test: N kills, W acknowledged writes checked, L lost, C corrupt` l
 non-zero on any loss or corruption.
 
 Usage: crash_test.py --tpm2emu PATH [--seed N] [--kills N] [--max-delay-ms MS]
-                     [--state-backup] [--state-key] [--keep] [--verbose]
+                     [--state-backup] [--state-key] [--stop-on-failure] [--log-kills] [--keep]
 The default (25 kills) is the short form run by ctest; --kills 200 or more is the long form.
 """
 
@@ -503,7 +503,7 @@ def check_restarted(conn, stream, stats, label):
         matched = [nv_matches(e, obs) for e in expected]
         if not any(matched):
             kind = classify_nv(index, expected[0], obs, stream)
-            want = " or ".join(describe_nv(e) for e in expected)
+            want = " or ".join(dict.fromkeys(describe_nv(e) for e in expected))
             got = "undefined" if obs is None else describe_observation(obs)
             stats.fail(kind, f"{where}: index {index:#x} holds {got}; acknowledged: {want}"
                              + (f" (unanswered: {pending_what})" if pending_what else ""))
@@ -580,7 +580,8 @@ def adopt(stream, nv, persistent):
             continue
         if obs["kind"] == NT_ORDINARY:
             m.nv[index] = {"kind": NT_ORDINARY, "size": obs["size"], "data": obs["data"]}
-            stream.history.setdefault(index, [])
+            if old is None:
+                stream.history[index] = []  # the unanswered define took effect
         else:
             value = struct.unpack(">Q", obs["data"])[0] if obs["data"] is not None else None
             m.nv[index] = {"kind": NT_COUNTER, "value": value, "exact": value is not None}
@@ -660,7 +661,7 @@ def run(args):
                 stats.fail("corrupt", f"round {kill}: the daemon ended by itself (exit {rc}) "
                                       f"before the kill; stderr:\n{daemon.stderr()}")
             stats.kills += 1
-            if args.verbose:
+            if args.log_kills:
                 print(f"kill {kill}: after {delay * 1000:.0f} ms, "
                       f"{'a write unanswered' if stream.pending else 'between writes'}",
                       file=sys.stderr)
@@ -717,7 +718,7 @@ def main():
                         help="run the daemon with --state-key (a fresh random key)")
     parser.add_argument("--stop-on-failure", action="store_true",
                         help="stop at the first restart that finds a failure")
-    parser.add_argument("--verbose", action="store_true", help="describe every kill")
+    parser.add_argument("--log-kills", action="store_true", help="describe every kill on stderr")
     args = parser.parse_args(argv[1:])
     args.keep = CONFIG.keep
     if not CONFIG.tpm2emu or not os.access(CONFIG.tpm2emu, os.X_OK):
