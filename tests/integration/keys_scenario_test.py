@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""Keys, sessions and attestation with tpm2-tools against tpm2emu: one scenario body, run once
+per transport (the mssim socket of `tpm2emu serve`, and the in-process TCTI).
+
+Every value the TPM computes that can be computed outside it is checked in software: signatures
+with `openssl dgst -verify`, OAEP with `openssl pkeyutl`, AES-CBC with `openssl enc`, HMAC with
+Python's hmac. The steps share one TPM per transport and run in name order (test_01...); the
+lockout password set in test_10 is used again by test_15. Transient objects are flushed after
+every step (each tool process leaves the objects it loaded behind).
+
+Usage: keys_scenario_test.py --tpm2emu PATH [--tcti-dir DIR] [--asan-runtime LIB]
+                             [--keep] [--verbose-tools] [unittest args, e.g. KeysMssimScenario]
+"""
+
+import hashlib
+import hmac
+import os
+import re
+import shutil
+import subprocess
+import unittest
+
+import harness
+
+LOCKOUT_PASS = "lockpw"
+SIGN_DECRYPT = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt|sign"
+ECDH_ATTRS = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt"
+AK_ATTRS = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign"
+PERSISTENT = "0x81000001"
+
+
+class KeysScenarioBody:
+    """The scenario; subclasses pick the transport."""
+
+    transport_class = None
+    shared = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = harness.TempDir(f"tpm2emu-keys-{cls.transport_class.name}-")
+        cls.transport = cls.transport_class()
+        cls.shared = {}
+        cls.setup_error = None
+        try:
+            cls.check_prerequisites()
+            cls.transport.setup(cls.tmp)
+        except unittest.SkipTest:
+            raise
+        except Exception as e:  # reported by every step rather than as a class error
+            cls.setup_error = e
+        cls.tools = harness.Tools(cls.transport, cls.tmp.path)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.transport.teardown()
+        finally:
+            cls.tmp.close()
+
+    @classmethod
+    def check_prerequisites(cls):
+        if shutil.which("openssl") is None:
+            raise unittest.SkipTest("no openssl CLI to check the TPM's results with")
+
+    def setUp(self):
+        if self.setup_error is not None:
+            self.fail(f"setting up the {self.transport.name} transport failed: "
+                      f"{self.setup_error}")
+
+    def tearDown(self):
+        # Each tool process leaves what it loaded behind; free the slots for the next step.
+        if self.setup_error is None and not self.tools.hung:
+            self.tool("tpm2_flushcontext", "-t", ok=None)
+            self.tool("tpm2_flushcontext", "-l", ok=None)
+
+    # helpers ---------------------------------------------------------------------------------
+
+    def tool(self, *args, ok=True, input=None):
+        return self.tools.run(*args, ok=ok, input=input)
+
+    def p(self, name):
+        return self.tmp.join(name)
+
+    def write_file(self, name, data):
+        path = self.p(name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def read_file(self, name):
+        with open(self.p(name), "rb") as f:
+            return f.read()
+
+    def openssl(self, *args, ok=True, input=None):
+        argv = ["openssl"] + [str(a) for a in args]
+        p = subprocess.run(argv, input=input, capture_output=True, cwd=self.tmp.path,
+                           timeout=60)
+        if ok and p.returncode != 0:
+            self.fail(f"{' '.join(argv)}: exit {p.returncode}\nstdout: "
+                      f"{p.stdout.decode(errors='replace')}\nstderr: "
+                      f"{p.stderr.decode(errors='replace')}")
+        return p
+
+    def flush(self):
+        self.tool("tpm2_flushcontext", "-t")
+
+    def primary(self, name, alg="rsa", hierarchy="o", auth=None):
+        """Creates a primary key into NAME.ctx and returns its public key as PEM bytes."""
+        args = ["tpm2_createprimary", "-C", hierarchy, "-G", alg, "-c", self.p(name + ".ctx")]
+        if auth is not None:
+            args += ["-P", auth]
+        self.tool(*args)
+        self.tool("tpm2_readpublic", "-c", self.p(name + ".ctx"), "-f", "pem",
+                  "-o", self.p(name + ".pem"))
+        return self.read_file(name + ".pem")
+
+    def srk(self):
+        self.primary("srk", "rsa")
+        return self.p("srk.ctx")
+
+    def create_load(self, name, alg, parent=None, attrs=None, auth=None, sealed=None):
+        """tpm2_create + tpm2_load of NAME under PARENT (the SRK by default); returns NAME.ctx."""
+        parent = parent or self.p("srk.ctx")
+        args = ["tpm2_create", "-C", parent, "-u", self.p(name + ".pub"),
+                "-r", self.p(name + ".priv")]
+        if alg is not None:
+            args += ["-G", alg]
+        if attrs is not None:
+            args += ["-a", attrs]
+        if auth is not None:
+            args += ["-p", auth]
+        if sealed is not None:
+            args += ["-i-"]
+        self.tool(*args, input=sealed)
+        self.tool("tpm2_load", "-C", parent, "-u", self.p(name + ".pub"),
+                  "-r", self.p(name + ".priv"), "-c", self.p(name + ".ctx"))
+        return self.p(name + ".ctx")
+
+    def pem_of(self, ctx, name):
+        self.tool("tpm2_readpublic", "-c", ctx, "-f", "pem", "-o", self.p(name))
+        return self.p(name)
+
+    def restart(self):
+        self.tool("tpm2_shutdown", "-c")
+        self.transport.restart()
+        self.tool("tpm2_startup", "-c")
+
+    def assert_rc(self, proc, rc, what):
+        text = (proc.out + proc.err).lower()
+        self.assertIn(f"0x{rc:x}", text, f"{what}: expected TPM rc {rc:#x} in:\n{proc.err}")
+
+    # the scenario ----------------------------------------------------------------------------
+
+    def test_01_startup(self):
+        self.tool("tpm2_startup", "-c")
+
+    def test_02_primary_is_deterministic(self):
+        for alg in ("rsa", "ecc"):
+            first = self.primary(f"prim-{alg}-1", alg)
+            self.flush()
+            second = self.primary(f"prim-{alg}-2", alg)
+            self.flush()
+            self.assertIn(b"BEGIN PUBLIC KEY", first, f"tpm2_readpublic -f pem of {alg} primary")
+            self.assertEqual(first, second, f"two owner {alg} primaries from the same template "
+                                            f"have different public keys")
+            self.shared[f"owner-{alg}"] = first
+        if self.transport.restart_power_cycles:
+            self.restart()
+            for alg in ("rsa", "ecc"):
+                again = self.primary(f"prim-{alg}-3", alg)
+                self.flush()
+                self.assertEqual(again, self.shared[f"owner-{alg}"],
+                                 f"owner {alg} primary changed across a daemon restart on the "
+                                 f"same state directory")
+        for hierarchy in ("e", "n"):
+            for alg in ("rsa", "ecc"):
+                pem = self.primary(f"prim-{hierarchy}-{alg}", alg, hierarchy)
+                self.assertIn(b"BEGIN PUBLIC KEY", pem, f"-C {hierarchy} -G {alg} primary")
+                self.flush()
+        self.assertNotEqual(self.read_file("prim-e-rsa.pem"), self.shared["owner-rsa"],
+                            "endorsement and owner RSA primaries are the same key")
+
+    def test_03_create_load_and_seal(self):
+        self.srk()
+        for alg in ("rsa", "ecc", "hmac", "aes128"):
+            self.create_load(f"k-{alg}", alg)
+            self.flush()  # the TPM has few object slots; start over with a fresh SRK
+            self.srk()
+        secret = b"sealed secret \x00\x01\x02 bytes"
+        seal = self.create_load("seal", None, auth="pw", sealed=secret)
+        self.tool("tpm2_unseal", "-c", seal, "-p", "pw", "-o", self.p("unsealed.bin"))
+        self.assertEqual(self.read_file("unsealed.bin"), secret, "tpm2_unseal -p pw")
+        p = self.tool("tpm2_unseal", "-c", seal, "-p", "wrong", ok=False)
+        self.assert_rc(p, 0x98E, "tpm2_unseal with the wrong password")
+
+    def test_04_sign_verify(self):
+        self.srk()
+        msg = self.write_file("msg.txt", b"message to be signed by the TPM\n" * 3)
+        for alg in ("rsa", "ecc"):
+            key = self.create_load(f"sig-{alg}", alg)
+            pem = self.pem_of(key, f"sig-{alg}.pem")
+            self.tool("tpm2_sign", "-c", key, "-g", "sha256", "-o", self.p(f"sig-{alg}.tss"), msg)
+            self.tool("tpm2_verifysignature", "-c", key, "-g", "sha256", "-m", msg,
+                      "-s", self.p(f"sig-{alg}.tss"))
+            self.tool("tpm2_sign", "-c", key, "-g", "sha256", "-f", "plain",
+                      "-o", self.p(f"sig-{alg}.raw"), msg)
+            p = self.openssl("dgst", "-sha256", "-verify", pem, "-signature",
+                             self.p(f"sig-{alg}.raw"), msg, ok=False)
+            self.assertEqual(p.returncode, 0, f"openssl rejects the TPM's {alg} signature: "
+                                              f"{p.stdout!r} {p.stderr!r}")
+            # A different message must not verify.
+            other = self.write_file("other.txt", b"another message")
+            self.tool("tpm2_verifysignature", "-c", key, "-g", "sha256", "-m", other,
+                      "-s", self.p(f"sig-{alg}.tss"), ok=False)
+            self.flush()
+            self.srk()
+
+    def test_05_rsa_encrypt_decrypt(self):
+        self.srk()
+        key = self.create_load("rsaenc", "rsa", attrs=SIGN_DECRYPT)
+        pem = self.pem_of(key, "rsaenc.pem")
+        data = b"sixteen byte msg and more"
+        msg = self.write_file("plain.bin", data)
+        for scheme in ("oaep", "rsaes"):
+            self.tool("tpm2_rsaencrypt", "-c", key, "-s", scheme, "-o", self.p("ct.bin"), msg)
+            self.tool("tpm2_rsadecrypt", "-c", key, "-s", scheme, "-o", self.p("pt.bin"),
+                      self.p("ct.bin"))
+            self.assertEqual(self.read_file("pt.bin"), data,
+                             f"tpm2_rsaencrypt/tpm2_rsadecrypt -s {scheme} round trip")
+        self.openssl("pkeyutl", "-encrypt", "-pubin", "-inkey", pem, "-in", msg,
+                     "-out", self.p("ossl-ct.bin"), "-pkeyopt", "rsa_padding_mode:oaep",
+                     "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256")
+        self.tool("tpm2_rsadecrypt", "-c", key, "-s", "oaep", "-o", self.p("ossl-pt.bin"),
+                  self.p("ossl-ct.bin"))
+        self.assertEqual(self.read_file("ossl-pt.bin"), data,
+                         "tpm2_rsadecrypt -s oaep of openssl's OAEP-SHA256 ciphertext")
+
+    def test_06_encryptdecrypt_aes_cbc(self):
+        raw = bytes(range(16))
+        self.write_file("aes.key", raw)
+        iv = self.write_file("iv.bin", bytes(16))
+        data = b"0123456789abcdef" * 4
+        pt = self.write_file("aes-pt.bin", data)
+        self.tool("tpm2_loadexternal", "-G", "aes", "-r", self.p("aes.key"),
+                  "-c", self.p("aes.ctx"))
+        self.tool("tpm2_encryptdecrypt", "-c", self.p("aes.ctx"), "-G", "cbc", "-t", iv,
+                  "-o", self.p("aes-ct.bin"), pt)
+        want = self.openssl("enc", "-aes-128-cbc", "-nopad", "-K", raw.hex(), "-iv", "00" * 16,
+                            "-in", pt).stdout
+        self.assertEqual(self.read_file("aes-ct.bin").hex(), want.hex(),
+                         "tpm2_encryptdecrypt -G cbc vs openssl enc -aes-128-cbc")
+        self.tool("tpm2_encryptdecrypt", "-d", "-c", self.p("aes.ctx"), "-G", "cbc", "-t", iv,
+                  "-o", self.p("aes-back.bin"), self.p("aes-ct.bin"))
+        self.assertEqual(self.read_file("aes-back.bin"), data, "tpm2_encryptdecrypt -d")
+
+    def test_07_hmac_external_key(self):
+        key = b"an hmac key of some length 0123456789"
+        self.write_file("hmac.key", key)
+        data = b"data to be MACed\n" * 5
+        msg = self.write_file("hmac-msg.bin", data)
+        self.tool("tpm2_loadexternal", "-G", "hmac", "-r", self.p("hmac.key"),
+                  "-c", self.p("hmac.ctx"))
+        out = self.tool("tpm2_hmac", "-c", self.p("hmac.ctx"), "--hex", msg).out.strip()
+        self.assertEqual(out.lower(), hmac.new(key, data, hashlib.sha256).hexdigest(),
+                         "tpm2_hmac of a tpm2_loadexternal -G hmac key vs Python hmac")
+
+    def test_08_ecdh(self):
+        self.srk()
+        key = self.create_load("ecdh", "ecc", attrs=ECDH_ATTRS)
+        self.tool("tpm2_ecdhkeygen", "-c", key, "-u", self.p("Q.pub"), "-o", self.p("Z.bin"))
+        self.tool("tpm2_ecdhzgen", "-c", key, "-u", self.p("Q.pub"), "-o", self.p("Z2.bin"))
+        z1, z2 = self.read_file("Z.bin"), self.read_file("Z2.bin")
+        self.assertGreater(len(z1), 0, "tpm2_ecdhkeygen wrote an empty Z")
+        self.assertEqual(z1.hex(), z2.hex(), "tpm2_ecdhzgen Z differs from tpm2_ecdhkeygen's")
+
+    def test_09_changeauth_object(self):
+        srk = self.srk()
+        key = self.create_load("chg", "ecc", auth="oldpw")
+        self.tool("tpm2_changeauth", "-c", key, "-C", srk, "-p", "oldpw",
+                  "-r", self.p("chg-new.priv"), "newpw")
+        self.tool("tpm2_load", "-C", srk, "-u", self.p("chg.pub"), "-r", self.p("chg-new.priv"),
+                  "-c", self.p("chg2.ctx"))
+        msg = self.write_file("chg-msg.txt", b"signed with the new password")
+        self.tool("tpm2_sign", "-c", self.p("chg2.ctx"), "-p", "newpw", "-g", "sha256",
+                  "-f", "plain", "-o", self.p("chg.sig"), msg)
+        pem = self.pem_of(self.p("chg2.ctx"), "chg.pem")
+        self.openssl("dgst", "-sha256", "-verify", pem, "-signature", self.p("chg.sig"), msg)
+
+    def _session_round(self, label, extra):
+        srk = self.p("srk.ctx")
+        s = self.p(f"sess-{label}.ctx")
+        self.tool("tpm2_startauthsession", "--hmac-session", "-S", s, *extra)
+        self.tool("tpm2_sessionconfig", s, "--enable-encrypt", "--enable-decrypt")
+        out = self.tool("tpm2_getrandom", "-S", s, "16", "--hex").out.strip()
+        self.assertRegex(out, r"^[0-9a-fA-F]{32}$", f"tpm2_getrandom -S ({label} session)")
+        secret = f"secret through a {label} session".encode()
+        self.tool("tpm2_create", "-C", srk, "-S", s, "-i-", "-u", self.p(f"ss-{label}.pub"),
+                  "-r", self.p(f"ss-{label}.priv"), input=secret)
+        self.tool("tpm2_load", "-C", srk, "-u", self.p(f"ss-{label}.pub"),
+                  "-r", self.p(f"ss-{label}.priv"), "-c", self.p(f"ss-{label}.ctx"))
+        self.tool("tpm2_unseal", "-c", self.p(f"ss-{label}.ctx"), "-S", s,
+                  "-o", self.p(f"ss-{label}.out"))
+        self.assertEqual(self.read_file(f"ss-{label}.out"), secret,
+                         f"tpm2_unseal -S through a {label} session")
+        self.tool("tpm2_flushcontext", s)
+
+    def test_10a_session_unsalted(self):
+        self.srk()
+        self._session_round("unsalted", [])
+
+    def test_10b_session_salted_rsa(self):
+        self.srk()
+        self.primary("salt-rsa", "rsa")
+        self._session_round("salted-rsa", ["-c", self.p("salt-rsa.ctx")])
+
+    def test_10c_session_salted_ecc(self):
+        self.srk()
+        self.primary("salt-ecc", "ecc")
+        self._session_round("salted-ecc", ["-c", self.p("salt-ecc.ctx")])
+
+    def test_10d_session_bound_owner(self):
+        self.srk()
+        self._session_round("bound", ["--bind-context", "o"])
+
+    def test_11_dictionary_lockout(self):
+        self.tool("tpm2_changeauth", "-c", "l", LOCKOUT_PASS)
+        self.shared["lockout"] = LOCKOUT_PASS
+        self.tool("tpm2_dictionarylockout", "-s", "-n", "3", "-t", "1000", "-l", "1000",
+                  "-p", LOCKOUT_PASS)
+        self.tool("tpm2_dictionarylockout", "-c", "-p", LOCKOUT_PASS)
+        self.srk()
+        secret = b"DA-protected"
+        seal = self.create_load("da-seal", None, auth="good", sealed=secret)
+        for i in range(3):
+            p = self.tool("tpm2_unseal", "-c", seal, "-p", f"bad{i}", ok=False)
+            self.assert_rc(p, 0x98E, f"wrong password #{i + 1} (maxTries 3)")
+        p = self.tool("tpm2_unseal", "-c", seal, "-p", "good", ok=False)
+        self.assert_rc(p, 0x921, "the right password while in lockout")
+        self.tool("tpm2_dictionarylockout", "-c", "-p", LOCKOUT_PASS)
+        self.tool("tpm2_unseal", "-c", seal, "-p", "good", "-o", self.p("da.out"))
+        self.assertEqual(self.read_file("da.out"), secret, "unseal after the lockout was cleared")
+
+    def _ak(self):
+        srk = self.srk()
+        ak = self.create_load("ak", "rsa:rsassa-sha256:null", attrs=AK_ATTRS)
+        return srk, ak
+
+    def test_12_attestation(self):
+        srk, ak = self._ak()
+        ak_pem = self.pem_of(ak, "ak.pem")
+        self.tool("tpm2_quote", "-c", ak, "-l", "sha256:0,1,16", "-q", "abcd", "-g", "sha256",
+                  "-m", self.p("quote.msg"), "-s", self.p("quote.sig"),
+                  "-o", self.p("quote.pcrs"))
+        self.tool("tpm2_checkquote", "-u", ak_pem, "-m", self.p("quote.msg"),
+                  "-s", self.p("quote.sig"), "-f", self.p("quote.pcrs"), "-g", "sha256",
+                  "-q", "abcd")
+        self.tool("tpm2_checkquote", "-u", ak_pem, "-m", self.p("quote.msg"),
+                  "-s", self.p("quote.sig"), "-f", self.p("quote.pcrs"), "-g", "sha256",
+                  "-q", "abce", ok=False)
+        self.tool("tpm2_certify", "-c", srk, "-C", ak, "-g", "sha256",
+                  "-o", self.p("certify.att"), "-s", self.p("certify.sig"))
+        self.assertGreater(len(self.read_file("certify.att")), 0, "tpm2_certify attestation")
+        self.tool("tpm2_gettime", "-c", ak, "--attestation", self.p("time.att"),
+                  "-o", self.p("time.sig"))
+        self.assertGreater(len(self.read_file("time.att")), 0, "tpm2_gettime attestation")
+
+    def test_13_credentials(self):
+        srk, ak = self._ak()
+        self.tool("tpm2_readpublic", "-c", srk, "-o", self.p("srk.pub"))
+        self.tool("tpm2_readpublic", "-c", ak, "-n", self.p("ak.name"))
+        name = self.read_file("ak.name").hex()
+        secret = b"credential secret 0123456789"
+        self.write_file("cred-secret.bin", secret)
+        for label, extra in (("offline", ["-T", "none"]), ("tpm", [])):
+            self.tool("tpm2_makecredential", *extra, "-u", self.p("srk.pub"),
+                      "-s", self.p("cred-secret.bin"), "-n", name,
+                      "-o", self.p(f"cred-{label}.out"))
+            self.tool("tpm2_activatecredential", "-c", ak, "-C", srk,
+                      "-i", self.p(f"cred-{label}.out"), "-o", self.p(f"cred-{label}.got"))
+            self.assertEqual(self.read_file(f"cred-{label}.got"), secret,
+                             f"tpm2_activatecredential of a {label} tpm2_makecredential")
+
+    def test_14_import_pem(self):
+        srk = self.srk()
+        self.openssl("genrsa", "-out", self.p("imp.pem"), "2048")
+        self.openssl("pkey", "-in", self.p("imp.pem"), "-pubout", "-out", self.p("imp-pub.pem"))
+        self.tool("tpm2_import", "-C", srk, "-G", "rsa", "-i", self.p("imp.pem"),
+                  "-u", self.p("imp.pub"), "-r", self.p("imp.priv"))
+        self.tool("tpm2_load", "-C", srk, "-u", self.p("imp.pub"), "-r", self.p("imp.priv"),
+                  "-c", self.p("imp.ctx"))
+        msg = self.write_file("imp-msg.txt", b"signed by an imported key")
+        self.tool("tpm2_sign", "-c", self.p("imp.ctx"), "-g", "sha256", "-f", "plain",
+                  "-o", self.p("imp.sig"), msg)
+        self.openssl("dgst", "-sha256", "-verify", self.p("imp-pub.pem"),
+                     "-signature", self.p("imp.sig"), msg)
+
+    def _persistent_handles(self):
+        out = self.tool("tpm2_getcap", "handles-persistent").out
+        return {int(h, 16) for h in re.findall(r"0x[0-9A-Fa-f]+", out)}
+
+    def test_15_persistence(self):
+        srk = self.srk()
+        self.tool("tpm2_evictcontrol", "-C", "o", "-c", srk, PERSISTENT)
+        self.assertIn(int(PERSISTENT, 16), self._persistent_handles(),
+                      "tpm2_getcap handles-persistent after tpm2_evictcontrol")
+        self.flush()
+        self.tool("tpm2_create", "-C", PERSISTENT, "-G", "ecc", "-u", self.p("pers.pub"),
+                  "-r", self.p("pers.priv"))
+        self.tool("tpm2_load", "-C", PERSISTENT, "-u", self.p("pers.pub"),
+                  "-r", self.p("pers.priv"), "-c", self.p("pers.ctx"))
+        self.flush()
+        if self.transport.restart_power_cycles:
+            self.restart()
+        self.assertIn(int(PERSISTENT, 16), self._persistent_handles(),
+                      "the persistent SRK after a restart / new tool process")
+        self.tool("tpm2_load", "-C", PERSISTENT, "-u", self.p("pers.pub"),
+                  "-r", self.p("pers.priv"), "-c", self.p("pers2.ctx"))
+        self.tool("tpm2_evictcontrol", "-C", "o", "-c", PERSISTENT)
+        self.assertNotIn(int(PERSISTENT, 16), self._persistent_handles(),
+                         "tpm2_getcap handles-persistent after evicting 0x81000001")
+
+    def test_16_clear_changes_owner_seed(self):
+        before = self.shared.get("owner-rsa") or self.primary("clr-before", "rsa")
+        self.flush()
+        lockout = self.shared.get("lockout")
+        args = ["tpm2_clear", "-c", "l"]
+        if lockout:
+            args.append(lockout)  # tpm2_clear takes the lockout auth as its argument
+        self.tool(*args)
+        after = self.primary("clr-after", "rsa")
+        self.assertNotEqual(before, after, "owner RSA primary unchanged by tpm2_clear")
+        after_ecc = self.primary("clr-after-ecc", "ecc")
+        if self.shared.get("owner-ecc"):
+            self.assertNotEqual(self.shared["owner-ecc"], after_ecc,
+                                "owner ECC primary unchanged by tpm2_clear")
+
+
+class KeysMssimScenario(KeysScenarioBody, unittest.TestCase):
+    transport_class = harness.MssimTransport
+
+    @classmethod
+    def check_prerequisites(cls):
+        super().check_prerequisites()
+        if not harness.CONFIG.tpm2emu:
+            raise unittest.SkipTest("no --tpm2emu given")
+
+
+class KeysTctiScenario(KeysScenarioBody, unittest.TestCase):
+    transport_class = harness.TctiTransport
+
+    @classmethod
+    def check_prerequisites(cls):
+        super().check_prerequisites()
+        if not harness.CONFIG.tcti_dir:
+            raise unittest.SkipTest("no --tcti-dir given")
+        # The tools run in the temporary directory: a relative --tcti-dir would not resolve.
+        d = harness.CONFIG.tcti_dir = os.path.abspath(harness.CONFIG.tcti_dir)
+        if not os.path.isdir(d) or not any(n.startswith("libtss2-tcti-tpm2emu.so")
+                                           for n in os.listdir(d)):
+            raise AssertionError(f"--tcti-dir {d} holds no libtss2-tcti-tpm2emu.so")
+
+
+if __name__ == "__main__":
+    harness.main()
