@@ -4,6 +4,7 @@
 #include "crypto/kdf.h"
 #include "crypto/symmetric.h"
 #include "engine/commands/commands.h"
+#include "engine/state/object_util.h"
 #include "engine/tpm.h"
 
 namespace tpm2emu::engine::attest {
@@ -76,17 +77,6 @@ Result<AttestOut> MakeAttest(Tpm& tpm, uint32_t sign_handle, uint32_t sign_handl
 void PutName(wire::Writer& w, ByteSpan name) {
   w.U16(static_cast<uint16_t>(name.size()));
   w.Raw(name);
-}
-
-// The symmetric definition a storage key protects with (its own, for credentials).
-uint16_t StorageKeyBits(const Object& key) {
-  if (const auto* r = std::get_if<wire::RsaDetail>(&key.pub.detail)) {
-    return r->symmetric.key_bits;
-  }
-  if (const auto* e = std::get_if<wire::EccDetail>(&key.pub.detail)) {
-    return e->symmetric.key_bits;
-  }
-  return 0;
 }
 
 }  // namespace
@@ -214,7 +204,7 @@ Result<MakeCredentialOut> MakeCredential(Tpm& tpm, const MakeCredentialIn& in) {
   TRY_ASSIGN(auto shared, tpm.EncryptSecret(*key, "IDENTITY"));
   uint16_t h = key->pub.name_alg;
   TRY_ASSIGN(SecretBytes sym, crypto::KdfA(h, shared.first, "STORAGE", in.object_name.span(), {},
-                                           StorageKeyBits(*key)));
+                                           ProtectionKeyBits(*key)));
   TRY_ASSIGN(SecretBytes hmac_key,
              crypto::KdfA(h, shared.first, "INTEGRITY", {}, {},
                           static_cast<uint32_t>(crypto::DigestSize(h) * 8)));
@@ -260,7 +250,7 @@ Result<ActivateCredentialOut> ActivateCredential(Tpm& tpm, const ActivateCredent
     return Rc::Integrity.Param(1);
   }
   TRY_ASSIGN(SecretBytes sym, crypto::KdfA(h, seed, "STORAGE", activate->name, {},
-                                           StorageKeyBits(*key)));
+                                           ProtectionKeyBits(*key)));
   TRY_ASSIGN(Bytes plain, crypto::AesCfbDecrypt(sym, Bytes(16, 0), enc));
   wire::Reader pr(plain);
   wire::Tpm2bDigest credential;

@@ -35,29 +35,6 @@ RcStatus Unmarshal(wire::Reader& r, SymDefObjectParam& v) {
 
 namespace {
 
-uint16_t StorageKeyBits(const Object& key) {
-  if (const auto* r = std::get_if<wire::RsaDetail>(&key.pub.detail)) {
-    return r->symmetric.key_bits;
-  }
-  if (const auto* e = std::get_if<wire::EccDetail>(&key.pub.detail)) {
-    return e->symmetric.key_bits;
-  }
-  return 0;
-}
-
-Bytes EncodeSensitive(const Object& obj) {
-  wire::TpmtSensitive s;
-  s.type = obj.pub.type;
-  s.auth_value = ToBytes(obj.auth.span());
-  s.seed_value = ToBytes(obj.seed_value.span());
-  s.sensitive = ToBytes(obj.sensitive.span());
-  wire::Writer w;
-  size_t mark = w.BeginSize16();
-  wire::Marshal(w, s);
-  w.EndSize16(mark);
-  return w.Take();
-}
-
 // The outer wrapper keys from a seed under a parent with `name_alg` and symmetric `key_bits`.
 struct OuterKeys {
   SecretBytes sym;
@@ -92,7 +69,7 @@ Result<DuplicateOut> Duplicate(Tpm& tpm, const DuplicateIn& in) {
     return Rc::Hierarchy.Handle(2);
   }
   DuplicateOut out;
-  Bytes dup = EncodeSensitive(*obj);
+  Bytes dup = EncodeSensitiveArea(*obj);
   if (sym.algorithm != TpmAlg::Null) {
     // Inner wrapper: CFB(key, 0, TPM2B(H_nameAlg(sensitive || Name)) || sensitive).
     SecretBytes key;
@@ -123,7 +100,7 @@ Result<DuplicateOut> Duplicate(Tpm& tpm, const DuplicateIn& in) {
     }
     TRY_ASSIGN(auto shared, tpm.EncryptSecret(*parent, "DUPLICATE"));
     uint16_t h = parent->pub.name_alg;
-    TRY_ASSIGN(OuterKeys keys, OuterWrapKeys(h, StorageKeyBits(*parent), shared.first, obj->name));
+    TRY_ASSIGN(OuterKeys keys, OuterWrapKeys(h, ProtectionKeyBits(*parent), shared.first, obj->name));
     TRY_ASSIGN(Bytes enc, crypto::AesCfbEncrypt(keys.sym, Bytes(16, 0), dup));
     Bytes mac_input = enc;
     mac_input.insert(mac_input.end(), obj->name.begin(), obj->name.end());
@@ -172,7 +149,7 @@ Result<ImportOut> Import(Tpm& tpm, const ImportIn& in) {
     }
     ByteSpan outer = *r.Take(n);
     Bytes enc = ToBytes(r.rest());
-    TRY_ASSIGN(OuterKeys keys, OuterWrapKeys(h, StorageKeyBits(*parent), seed, obj.name));
+    TRY_ASSIGN(OuterKeys keys, OuterWrapKeys(h, ProtectionKeyBits(*parent), seed, obj.name));
     Bytes mac_input = enc;
     mac_input.insert(mac_input.end(), obj.name.begin(), obj.name.end());
     TRY_ASSIGN(Bytes expected, crypto::Hmac(h, keys.hmac, mac_input));

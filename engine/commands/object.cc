@@ -281,11 +281,7 @@ Result<ObjectChangeAuthOut> ObjectChangeAuth(Tpm& tpm, const ObjectChangeAuthIn&
   if (in.new_auth.size() > crypto::DigestSize(obj->pub.name_alg)) {
     return Rc::Size.Param(1);
   }
-  Object changed;
-  changed.pub = obj->pub;
-  changed.name = obj->name;
-  changed.seed_value = obj->seed_value;
-  changed.sensitive = obj->sensitive;
+  Object changed = CopyKeyObject(*obj);
   changed.auth = SecretBytes(TrimTrailingZeros(in.new_auth.span()));
   ObjectChangeAuthOut out;
   TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, changed));
@@ -359,16 +355,7 @@ Result<Empty> EvictControl(Tpm& tpm, const EvictControlIn& in) {
   if (p.objects.size() >= kMaxPersistentObjects) {
     return Rc::NvSpace;
   }
-  Object copy;
-  copy.pub = obj->pub;
-  copy.name = obj->name;
-  copy.qualified_name = obj->qualified_name;
-  copy.hierarchy = obj->hierarchy;
-  copy.auth = obj->auth;
-  copy.seed_value = obj->seed_value;
-  copy.sensitive = obj->sensitive;
-  copy.is_primary = obj->is_primary;
-  p.objects.emplace(in.persistent_handle, std::move(copy));
+  p.objects.emplace(in.persistent_handle, CopyKeyObject(*obj));
   return Empty{};
 }
 

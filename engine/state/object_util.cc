@@ -327,7 +327,7 @@ Result<ProtectionKeys> DeriveProtectionKeys(const Object& parent, ByteSpan child
 
 }  // namespace
 
-Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj) {
+Bytes EncodeSensitiveArea(const Object& obj) {
   wire::TpmtSensitive s;
   s.type = obj.pub.type;
   s.auth_value = ToBytes(obj.auth.span());
@@ -337,7 +337,27 @@ Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj) {
   size_t mark = w.BeginSize16();
   wire::Marshal(w, s);
   w.EndSize16(mark);
-  Bytes plain = w.Take();
+  return w.Take();
+}
+
+uint16_t ProtectionKeyBits(const Object& parent) { return ProtectionSymmetric(parent).key_bits; }
+
+Object CopyKeyObject(const Object& obj) {
+  Object copy;
+  copy.pub = obj.pub;
+  copy.name = obj.name;
+  copy.qualified_name = obj.qualified_name;
+  copy.hierarchy = obj.hierarchy;
+  copy.auth = obj.auth;
+  copy.seed_value = obj.seed_value;
+  copy.sensitive = obj.sensitive;
+  copy.public_only = obj.public_only;
+  copy.is_primary = obj.is_primary;
+  return copy;
+}
+
+Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj) {
+  Bytes plain = EncodeSensitiveArea(obj);
   TRY_ASSIGN(ProtectionKeys keys, DeriveProtectionKeys(parent, obj.name));
   Bytes iv(16, 0);  // Part 1 §23.?: no IV is stored for a storage-protected sensitive area
   TRY_ASSIGN(Bytes enc, crypto::AesCfbEncrypt(keys.sym_key, iv, plain));

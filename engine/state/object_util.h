@@ -43,6 +43,13 @@ Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj);
 Result<wire::TpmtSensitive> UnprotectSensitive(const Object& parent, ByteSpan child_name,
                                                ByteSpan private_blob);
 
+// TPM2B(TPMT_SENSITIVE) of an object: what protection, duplication and import wrap.
+Bytes EncodeSensitiveArea(const Object& obj);
+// The symmetric key size (bits) a storage parent protects its children with.
+uint16_t ProtectionKeyBits(const Object& parent);
+// A copy of a key object without any sequence state (sequence objects cannot be copied).
+Object CopyKeyObject(const Object& obj);
+
 // An object's explicit encoding for context blobs and saved volatile state (not for
 // sequence objects, whose running digests cannot be exported).
 Bytes EncodeObject(const Object& obj);

@@ -64,7 +64,9 @@ template <class T>
 T To2b(ByteSpan data) {
   T out{};
   out.size = static_cast<uint16_t>(data.size());
-  std::memcpy(out.buffer, data.data(), data.size());
+  if (!data.empty()) {
+    std::memcpy(out.buffer, data.data(), data.size());
+  }
   return out;
 }
 

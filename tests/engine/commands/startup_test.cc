@@ -214,7 +214,8 @@ TEST(Volatile, SaveAndRestoreKeepsTimeObjectsAndSessions) {
   ASSERT_TRUE(blob.ok());
   t.Create();  // a new process
   ASSERT_TRUE(t.tpm().RestoreVolatile(*blob).ok());
-  auto r = Params(t.Run(Command(TpmCc::ReadClock)));
+  Bytes clock_rsp = t.Run(Command(TpmCc::ReadClock));
+  auto r = Params(clock_rsp);
   uint64_t time = 0;
   ASSERT_TRUE(r.U64(time).ok());
   EXPECT_GE(time, 5000u);  // Time continues: no _TPM_Init happened
