@@ -75,10 +75,14 @@ Result<wire::TpmtSignature> SignDigest(const Object& key, const wire::TpmtScheme
     }
     case TpmAlg::Ecc: {
       const auto& d = std::get<wire::EccDetail>(key.pub.detail);
-      if (scheme.scheme != TpmAlg::EcDsa) {
+      std::pair<Bytes, Bytes> rs;
+      if (scheme.scheme == TpmAlg::EcDsa) {
+        TRY_ASSIGN(rs, crypto::EcdsaSign(d.curve, key.sensitive, digest));
+      } else if (scheme.scheme == TpmAlg::EcSchnorr) {
+        TRY_ASSIGN(rs, crypto::EcSchnorrSign(d.curve, scheme.hash_alg, key.sensitive, digest));
+      } else {
         return Rc::Scheme.Param(scheme_param);
       }
-      TRY_ASSIGN(auto rs, crypto::EcdsaSign(d.curve, key.sensitive, digest));
       sig.r = std::move(rs.first);
       sig.s = std::move(rs.second);
       break;
@@ -153,12 +157,17 @@ Result<VerifySignatureOut> VerifySignature(Tpm& tpm, const VerifySignatureIn& in
       break;
     case TpmAlg::Ecc: {
       const auto& d = std::get<wire::EccDetail>(key->pub.detail);
-      if (sig.sig_alg != TpmAlg::EcDsa) {
+      RcStatus verified;
+      if (sig.sig_alg == TpmAlg::EcDsa) {
+        verified =
+            crypto::EcdsaVerify(d.curve, crypto::EccPoint{d.x, d.y}, in.digest.span(), sig.r, sig.s);
+      } else if (sig.sig_alg == TpmAlg::EcSchnorr) {
+        verified = crypto::EcSchnorrVerify(d.curve, sig.hash_alg, crypto::EccPoint{d.x, d.y},
+                                           in.digest.span(), sig.r, sig.s);
+      } else {
         return Rc::Scheme.Param(2);
       }
-      if (!crypto::EcdsaVerify(d.curve, crypto::EccPoint{d.x, d.y}, in.digest.span(), sig.r,
-                               sig.s)
-               .ok()) {
+      if (!verified.ok()) {
         return Rc::Signature.Param(2);
       }
       break;

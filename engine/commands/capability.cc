@@ -45,6 +45,7 @@ constexpr AlgProperty kAlgorithms[] = {
     {TpmAlg::Oaep, kAsym | kEncrypting},
     {TpmAlg::EcDsa, kAsym | kSigning},
     {TpmAlg::EcDh, kAsym | kMethod},
+    {TpmAlg::EcSchnorr, kAsym | kSigning},
     {TpmAlg::Kdf1Sp800_56a, kAlgHash | kMethod},
     {TpmAlg::Kdf1Sp800_108, kAlgHash | kMethod},
     {TpmAlg::Ecc, kAsym | kObject},

@@ -184,6 +184,9 @@ TEST_F(EsysObjectTest, WrappedSigningKeysSignAndVerify) {
   scheme.scheme = TPM2_ALG_ECDSA;
   scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
   SignAndVerify(ecc, scheme);
+  scheme.scheme = TPM2_ALG_ECSCHNORR;
+  scheme.details.ecschnorr.hashAlg = TPM2_ALG_SHA256;
+  SignAndVerify(ecc, scheme);
 }
 
 TEST_F(EsysObjectTest, SealedDataUnsealsAndTamperedBlobIsRefused) {
