@@ -169,25 +169,6 @@ Result<const Curve*> FindCurve(uint16_t id) {
   return c;
 }
 
-Result<BnCtx> NewBnCtx() {
-  BnCtx ctx(BN_CTX_new());
-  if (ctx == nullptr) {
-    return OpenSslFailure("BN_CTX_new");
-  }
-  return ctx;
-}
-
-Result<Bn> NewBn(bool secret) {
-  Bn bn(BN_new());
-  if (bn == nullptr) {
-    return OpenSslFailure("BN_new");
-  }
-  if (secret) {
-    BN_set_flags(bn.get(), BN_FLG_CONSTTIME);
-  }
-  return bn;
-}
-
 Result<Bn> BnFromBytes(ByteSpan bytes, bool secret) {
   TRY_ASSIGN(Bn bn, NewBn(secret));
   if (BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), bn.get()) == nullptr) {

@@ -33,4 +33,23 @@ TpmRc OpenSslFailure(std::string_view what) {
   return Rc::Failure;
 }
 
+Result<Bn> NewBn(bool secret) {
+  Bn bn(BN_new());
+  if (bn == nullptr) {
+    return OpenSslFailure("BN_new");
+  }
+  if (secret) {
+    BN_set_flags(bn.get(), BN_FLG_CONSTTIME);
+  }
+  return bn;
+}
+
+Result<BnCtx> NewBnCtx() {
+  BnCtx ctx(BN_CTX_new());
+  if (ctx == nullptr) {
+    return OpenSslFailure("BN_CTX_new");
+  }
+  return ctx;
+}
+
 }  // namespace tpm2emu::crypto

@@ -51,4 +51,9 @@ void LogOpenSslErrors(std::string_view what);
 // LogOpenSslErrors(what), then TPM_RC_FAILURE: for an OpenSSL call that should not fail.
 TpmRc OpenSslFailure(std::string_view what);
 
+// A new bignum (constant-time operations when it will hold a secret) and a BN_CTX, or
+// TPM_RC_FAILURE.
+Result<Bn> NewBn(bool secret);
+Result<BnCtx> NewBnCtx();
+
 }  // namespace tpm2emu::crypto

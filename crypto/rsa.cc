@@ -103,17 +103,6 @@ Result<Bn> BnFromWord(uint32_t value) {
   return bn;
 }
 
-Result<Bn> NewBn(bool secret) {
-  Bn bn(BN_new());
-  if (bn == nullptr) {
-    return OpenSslFailure("BN_new");
-  }
-  if (secret) {
-    BN_set_flags(bn.get(), BN_FLG_CONSTTIME);
-  }
-  return bn;
-}
-
 // `bn` as exactly `size` big-endian octets (the value must fit).
 template <class Out>
 Result<Out> BnToBytes(const BIGNUM* bn, size_t size) {
@@ -122,14 +111,6 @@ Result<Out> BnToBytes(const BIGNUM* bn, size_t size) {
     return OpenSslFailure("BN_bn2binpad");
   }
   return out;
-}
-
-Result<BnCtx> NewBnCtx() {
-  BnCtx ctx(BN_CTX_new());
-  if (ctx == nullptr) {
-    return OpenSslFailure("BN_CTX_new");
-  }
-  return ctx;
 }
 
 // A validated public key: n without leading zeros (its octet length is k) and e.

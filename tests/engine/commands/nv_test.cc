@@ -164,35 +164,6 @@ uint32_t StartCommandCodeSession(TestTpm& t, uint32_t code) {
   return session;
 }
 
-// A command whose sessions are given explicitly: a session handle and its hmac (a password
-// for TPM_RS_PW, empty for the policy sessions above).
-struct Auth {
-  uint32_t handle = TpmRh::Pw;
-  std::string hmac{};
-};
-Bytes WithSessions(uint32_t code, const std::vector<uint32_t>& handles,
-                   const std::vector<Auth>& auths, const Bytes& params) {
-  Bytes out;
-  AppendBe16(out, TpmSt::Sessions);
-  AppendBe32(out, 0);
-  AppendBe32(out, code);
-  for (uint32_t h : handles) {
-    AppendBe32(out, h);
-  }
-  Bytes area;
-  for (const Auth& a : auths) {
-    AppendBe32(area, a.handle);
-    AppendBe16(area, 0);
-    area.push_back(0x01);  // continueSession
-    AppendBe16(area, static_cast<uint16_t>(a.hmac.size()));
-    area.insert(area.end(), a.hmac.begin(), a.hmac.end());
-  }
-  AppendBe32(out, static_cast<uint32_t>(area.size()));
-  out.insert(out.end(), area.begin(), area.end());
-  out.insert(out.end(), params.begin(), params.end());
-  StoreBe32(&out[2], static_cast<uint32_t>(out.size()));
-  return out;
-}
 
 Bytes Sized(const Bytes& b) {
   Bytes out;
