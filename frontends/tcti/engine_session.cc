@@ -54,12 +54,15 @@ class EngineSession final : public Session {
   backend::Backend& backend() override { return *backend_; }
 
   Status Close() override {
+    // Flush first: it records Clock in NV, and the volatile snapshot taken after it then holds
+    // a Clock and a Time read at the same moment. The other way round, the time spent writing
+    // the snapshot would count towards Clock but not Time at every hand-off.
+    Status flushed = backend_->Flush();
     Status saved = Status::Ok();
     if (!dir_.empty() && backend_->IsPoweredOn()) {
       auto blob = backend_->SaveState(backend::StateBlob::kVolatile);
       saved = blob.ok() ? backend::WriteVolatileFile(dir_, *blob) : blob.error();
     }
-    Status flushed = backend_->Flush();
     return saved.ok() ? flushed : saved;
   }
 
