@@ -57,6 +57,7 @@ constexpr CommandDef kCommands[] = {
     Def<nv::ReadLock>(TpmCc::NvReadLock, {U, N, N}, kNv),
     Def<object::ObjectChangeAuth>(TpmCc::ObjectChangeAuth, {A, N, N}, kDecrypt2 | kEncrypt2),
     Def<policy::PolicySecret>(TpmCc::PolicySecret, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<duplication::Rewrap>(TpmCc::Rewrap, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<object::Create>(TpmCc::Create, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<asym::EcdhZGen>(TpmCc::EcdhZGen, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<sym::Hmac>(TpmCc::Hmac, {U, N, N}, kDecrypt2 | kEncrypt2),

@@ -765,6 +765,24 @@ struct DuplicateOut {
                                              &DuplicateOut::duplicate, &DuplicateOut::out_sym_seed};
 };
 Result<DuplicateOut> Duplicate(Tpm& tpm, const DuplicateIn& in);
+// Part 3 §13.2 TPM2_Rewrap
+struct RewrapIn {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiDhObjectOrNull old_parent;
+  wire::TpmiDhObjectOrNull new_parent;
+  wire::Tpm2bPrivate in_duplicate;
+  wire::Tpm2bName name;
+  wire::Tpm2bEncryptedSecret in_sym_seed;
+  static constexpr auto kFields = std::tuple{&RewrapIn::old_parent, &RewrapIn::new_parent,
+                                             &RewrapIn::in_duplicate, &RewrapIn::name,
+                                             &RewrapIn::in_sym_seed};
+};
+struct RewrapOut {
+  wire::Tpm2bPrivate out_duplicate;
+  wire::Tpm2bEncryptedSecret out_sym_seed;
+  static constexpr auto kFields = std::tuple{&RewrapOut::out_duplicate, &RewrapOut::out_sym_seed};
+};
+Result<RewrapOut> Rewrap(Tpm& tpm, const RewrapIn& in);
 // Part 3 §13.3 TPM2_Import
 struct ImportIn {
   static constexpr size_t kHandles = 1;
