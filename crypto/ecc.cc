@@ -576,4 +576,152 @@ Result<std::pair<SecretBytes, EccPoint>> EccEphemeral(uint16_t curve, const Rand
   return std::pair<SecretBytes, EccPoint>(std::move(d), std::move(q));
 }
 
+
+// --- Split and two-phase operations -------------------------------------------------------------
+
+namespace {
+
+// v mod m, as key-size octets.
+template <class Out>
+Result<Out> ReduceMod(const Curve& c, const BIGNUM* m, ByteSpan v, bool secret) {
+  TRY_ASSIGN(BnCtx ctx, NewBnCtx());
+  TRY_ASSIGN(Bn value, BnFromBytes(v, secret));
+  TRY_ASSIGN(Bn out, NewBn(secret));
+  if (BN_nnmod(out.get(), value.get(), m, ctx.get()) != 1) {
+    return OpenSslFailure("BN_nnmod");
+  }
+  return BnToBytes<Out>(out.get(), c.key_bytes);
+}
+
+// A scalar of at most key-size octets, reduced mod n (may be zero), or TPM_RC_VALUE.
+Result<Bn> ScalarModN(const Curve& c, ByteSpan k, BN_CTX* ctx) {
+  if (k.size() > c.key_bytes) {
+    return Rc::Value;
+  }
+  TRY_ASSIGN(Bn value, BnFromBytes(k, /*secret=*/true));
+  TRY_ASSIGN(Bn out, NewBn(/*secret=*/true));
+  if (BN_nnmod(out.get(), value.get(), c.n.get(), ctx) != 1) {
+    return OpenSslFailure("BN_nnmod");
+  }
+  return out;
+}
+
+// SP 800-56A §5.7.2.3 avg(Q) := (x_Q mod 2^f) + 2^f with f := ceil(bits(n) / 2).
+Result<Bn> MqvAvg(const Curve& c, const EC_POINT* q, BN_CTX* ctx) {
+  TRY_ASSIGN(Bn x, NewBn(false));
+  if (EC_POINT_get_affine_coordinates(c.group.get(), q, x.get(), nullptr, ctx) != 1) {
+    return OpenSslFailure("MQV avg coordinates");
+  }
+  const int f = (BN_num_bits(c.n.get()) + 1) / 2;
+  static_cast<void>(BN_mask_bits(x.get(), f));  // 0 when x already has fewer than f bits
+  if (BN_set_bit(x.get(), f) != 1) {
+    return OpenSslFailure("BN_set_bit");
+  }
+  return x;
+}
+
+}  // namespace
+
+Result<SecretBytes> EccReduceModN(uint16_t curve, ByteSpan v) {
+  TRY_ASSIGN(const Curve* c, FindCurve(curve));
+  return ReduceMod<SecretBytes>(*c, c->n.get(), v, /*secret=*/true);
+}
+
+Result<Bytes> EccReduceModP(uint16_t curve, ByteSpan v) {
+  TRY_ASSIGN(const Curve* c, FindCurve(curve));
+  return ReduceMod<Bytes>(*c, c->p.get(), v, /*secret=*/false);
+}
+
+Result<EccPoint> EccMultiply(uint16_t curve, ByteSpan k, const EccPoint* p) {
+  TRY_ASSIGN(const Curve* c, FindCurve(curve));
+  TRY_ASSIGN(BnCtx ctx, NewBnCtx());
+  TRY_ASSIGN(Bn scalar, ScalarModN(*c, k, ctx.get()));
+  TRY_ASSIGN(EcPoint out, NewPoint(*c));
+  if (p == nullptr) {
+    TRY_ASSIGN(out, MulGenerator(*c, scalar.get(), ctx.get()));
+  } else {
+    TRY_ASSIGN(EcPoint base, PointFrom(*c, *p, ctx.get()));
+    if (EC_POINT_mul(c->group.get(), out.get(), nullptr, base.get(), scalar.get(), ctx.get()) !=
+        1) {
+      return OpenSslFailure("EC_POINT_mul");
+    }
+  }
+  return PointTo(*c, out.get(), ctx.get());
+}
+
+Result<std::pair<Bytes, Bytes>> EcdaaSign(uint16_t curve, uint16_t hash_alg, ByteSpan d,
+                                          ByteSpan r, ByteSpan digest, const RandomFn& rng) {
+  TRY_ASSIGN(const Curve* c, FindCurve(curve));
+  if (!IsHashSupported(hash_alg)) {
+    return Rc::Hash;
+  }
+  TRY_ASSIGN(Bn d_bn, PrivateScalar(*c, d));
+  TRY_ASSIGN(BnCtx ctx, NewBnCtx());
+  if (r.size() > c->key_bytes) {
+    return Rc::Value;
+  }
+  TRY_ASSIGN(Bn r_bn, BnFromBytes(r, /*secret=*/true));
+  if (BN_cmp(r_bn.get(), c->n.get()) >= 0) {
+    return Rc::Value;
+  }
+  // §44.3.3.3 step 4: s = 0 has negligible probability; a new k answers it.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    TRY_ASSIGN(Bn k, DrawScalar(*c, rng, ctx.get()));
+    TRY_ASSIGN(Bytes k_bytes, BnToBytes<Bytes>(k.get(), c->key_bytes));
+    TRY_ASSIGN(HashContext hash, HashContext::Start(hash_alg));
+    hash.Update(k_bytes);
+    hash.Update(digest);
+    const Bytes h = hash.Finish();
+    if (h.empty()) {
+      return Rc::Failure;  // logged by HashContext
+    }
+    TRY_ASSIGN(Bn t, BnFromBytes(h, false));
+    TRY_ASSIGN(Bn s, NewBn(/*secret=*/true));
+    if (BN_nnmod(t.get(), t.get(), c->n.get(), ctx.get()) != 1 ||
+        BN_mod_mul(s.get(), t.get(), d_bn.get(), c->n.get(), ctx.get()) != 1 ||
+        BN_mod_add(s.get(), s.get(), r_bn.get(), c->n.get(), ctx.get()) != 1) {
+      return OpenSslFailure("ECDAA s");
+    }
+    if (!BN_is_zero(s.get())) {
+      std::pair<Bytes, Bytes> out;
+      out.first = std::move(k_bytes);
+      TRY_ASSIGN(out.second, BnToBytes<Bytes>(s.get(), c->key_bytes));
+      return out;
+    }
+  }
+  std::fprintf(stderr, "tpm2emu crypto: ECDAA: the random stream looks constant\n");
+  return Rc::Failure;
+}
+
+Result<EccPoint> EcMqvZ(uint16_t curve, ByteSpan ds_a, ByteSpan de_a, const EccPoint& qs_b,
+                        const EccPoint& qe_b) {
+  TRY_ASSIGN(const Curve* c, FindCurve(curve));
+  TRY_ASSIGN(BnCtx ctx, NewBnCtx());
+  TRY_ASSIGN(Bn ds, PrivateScalar(*c, ds_a));
+  TRY_ASSIGN(Bn de, PrivateScalar(*c, de_a));
+  TRY_ASSIGN(EcPoint qs_b_point, PointFrom(*c, qs_b, ctx.get()));
+  TRY_ASSIGN(EcPoint qe_b_point, PointFrom(*c, qe_b, ctx.get()));
+  TRY_ASSIGN(EcPoint qe_a, MulGenerator(*c, de.get(), ctx.get()));
+  TRY_ASSIGN(Bn avg_a, MqvAvg(*c, qe_a.get(), ctx.get()));
+  TRY_ASSIGN(Bn avg_b, MqvAvg(*c, qe_b_point.get(), ctx.get()));
+  // implicitsig := (de + avg(QeA) ds) mod n; cofactor 1 on every supported curve, so h = 1.
+  TRY_ASSIGN(Bn implicit_sig, NewBn(/*secret=*/true));
+  if (BN_mod_mul(implicit_sig.get(), avg_a.get(), ds.get(), c->n.get(), ctx.get()) != 1 ||
+      BN_mod_add(implicit_sig.get(), implicit_sig.get(), de.get(), c->n.get(), ctx.get()) != 1) {
+    return OpenSslFailure("MQV implicitsig");
+  }
+  TRY_ASSIGN(EcPoint sum, NewPoint(*c));
+  if (EC_POINT_mul(c->group.get(), sum.get(), nullptr, qs_b_point.get(), avg_b.get(),
+                   ctx.get()) != 1 ||
+      EC_POINT_add(c->group.get(), sum.get(), sum.get(), qe_b_point.get(), ctx.get()) != 1) {
+    return OpenSslFailure("MQV QeB + [avg(QeB)]QsB");
+  }
+  TRY_ASSIGN(EcPoint z, NewPoint(*c));
+  if (EC_POINT_mul(c->group.get(), z.get(), nullptr, sum.get(), implicit_sig.get(), ctx.get()) !=
+      1) {
+    return OpenSslFailure("MQV Z");
+  }
+  return PointTo(*c, z.get(), ctx.get());
+}
+
 }  // namespace tpm2emu::crypto

@@ -2,7 +2,9 @@
 // Elliptic-curve cryptography for the TPM (Part 1 §44) on prime curves: key derivation from a
 // caller-supplied random stream (Part 1 §44.6), public points, ECDSA (§44.3.1), EC Schnorr
 // (§44.3.4), the ECDH primitive (§44.8.3, TPM2_ECDH_ZGen) and ephemeral keys (TPM2_ECDH_KeyGen),
-// plus the curve parameters TPM2_ECC_Parameters reports (Part 3 §14.6).
+// the point arithmetic of split operations (§44.2: TPM2_Commit, TPM2_EC_Ephemeral), ECDAA
+// signing (§44.3.3) and ECC MQV (TPM2_ZGen_2Phase), plus the curve parameters
+// TPM2_ECC_Parameters reports (Part 3 §14.6).
 //
 // Curves (Part 2 §6.4 TPM_ECC_CURVE): TPM_ECC_NIST_P256, TPM_ECC_NIST_P384, TPM_ECC_NIST_P521
 // and TPM_ECC_BN_P256 (the Barreto-Naehrig curve of the TCG algorithm registry; OpenSSL has no
@@ -108,5 +110,35 @@ Result<EccPoint> EcdhZ(uint16_t curve, ByteSpan d, const EccPoint& peer);
 // A fresh key pair (d, [d]G) with d drawn as in EccDerivePrivate (TPM2_ECDH_KeyGen,
 // TPM2_EC_Ephemeral). TPM_RC_FAILURE if `rng` is empty.
 Result<std::pair<SecretBytes, EccPoint>> EccEphemeral(uint16_t curve, const RandomFn& rng);
+
+// --- Split and two-phase operations (Part 1 §44.2, TPM2_Commit, TPM2_ZGen_2Phase) ------------
+
+// v mod n and v mod p as key-size octets (any length of v): the commit value r := r mod n
+// (Part 1 §44.2.3 step 8) and x2 := H(s2) mod p (step 3).
+Result<SecretBytes> EccReduceModN(uint16_t curve, ByteSpan v);
+Result<Bytes> EccReduceModP(uint16_t curve, ByteSpan v);
+
+// [k]P, or [k]G when `p` is null. k is read as a number of at most key-size octets (longer:
+// TPM_RC_VALUE) and taken mod n. TPM_RC_ECC_POINT when P is not a finite point of the curve;
+// TPM_RC_NO_RESULT when the product is the point at infinity (k = 0 mod n).
+Result<EccPoint> EccMultiply(uint16_t curve, ByteSpan k, const EccPoint* p);
+
+// ECDAA signing (Part 1 §44.3.3.3), the second half of a split signing operation with the
+// commit value `r` (a number below n, key-size octets at most): a nonce k in [1, n - 1]
+// (drawn as in EccDerivePrivate from `rng`, OpenSSL's RNG when empty), T := H(k || digest)
+// mod n with k as key-size octets and H the scheme hash, s := (r + T d) mod n. Returns (k, s),
+// each key-size octets. A verifier checks [s]B = [r]B + [T]([d]B) for the base point B of the
+// commit. TPM_RC_VALUE for d or r out of range; TPM_RC_HASH for an unsupported hash.
+Result<std::pair<Bytes, Bytes>> EcdaaSign(uint16_t curve, uint16_t hash_alg, ByteSpan d,
+                                          ByteSpan r, ByteSpan digest, const RandomFn& rng = {});
+
+// The ECC MQV primitive (SP 800-56A §5.7.2.3) for party A with static private key ds_a and
+// ephemeral private key de_a (QeA := [de_a]G), and party B's static and ephemeral public keys:
+// implicitsig := (de_a + avg(QeA) ds_a) mod n, Z := [h implicitsig](QeB + [avg(QeB)]QsB), with
+// avg(Q) := (x_Q mod 2^f) + 2^f and f := ceil(bits(n) / 2). Returns the point Z (TPM2_ZGen_2Phase
+// outputs the point; the KDF uses its x). TPM_RC_VALUE for a private key out of range;
+// TPM_RC_ECC_POINT for a public key off the curve; TPM_RC_NO_RESULT if Z is the point at infinity.
+Result<EccPoint> EcMqvZ(uint16_t curve, ByteSpan ds_a, ByteSpan de_a, const EccPoint& qs_b,
+                        const EccPoint& qe_b);
 
 }  // namespace tpm2emu::crypto

@@ -41,6 +41,11 @@ Bytes Sha256(std::string_view text) {
   return d.ok() ? *d : Bytes{};
 }
 
+Bytes Sha256Bytes(ByteSpan data) {
+  auto d = Hash(TpmAlg::Sha256, data);
+  return d.ok() ? *d : Bytes{};
+}
+
 Bytes Flip(Bytes b, size_t i) {
   b[i] = static_cast<uint8_t>(b[i] ^ 1);
   return b;
@@ -560,6 +565,219 @@ TEST(CryptoEcSchnorr, NonceAndHashChecks) {
   auto e = EcSchnorrSign(TpmEccCurve::NistP256, TpmAlg::Sha256, d, digest, FixedStream(3));
   ASSERT_TRUE(c.ok() && e.ok());
   EXPECT_EQ(c->second, e->second);
+}
+
+// --- Split and two-phase operations ------------------------------------------------------------
+
+// An independent model of a curve's arithmetic on OpenSSL's EC_POINT and BIGNUM, built from
+// the EccCurve parameters (so it covers BN P-256 too).
+class CurveModel {
+ public:
+  explicit CurveModel(uint16_t curve) : ctx_(BN_CTX_new()) {
+    auto info = EccCurve(curve);
+    if (!info.ok()) {
+      return;
+    }
+    key_bytes_ = info->p.size();
+    Bn p = FromBytes(info->p), a = FromBytes(info->a), b = FromBytes(info->b);
+    n_ = FromBytes(info->n);
+    group_.reset(EC_GROUP_new_curve_GFp(p.get(), a.get(), b.get(), ctx_.get()));
+    auto g = Point(EccPoint{info->gx, info->gy});
+    EC_GROUP_set_generator(group_.get(), g.get(), n_.get(), BN_value_one());
+  }
+  Bn FromBytes(ByteSpan b) const { return Bn(BN_bin2bn(b.data(), static_cast<int>(b.size()), nullptr)); }
+  Bytes ToBytes(const BIGNUM* v) const {
+    Bytes out(key_bytes_);
+    BN_bn2binpad(v, out.data(), static_cast<int>(out.size()));
+    return out;
+  }
+  std::unique_ptr<EC_POINT, decltype(&EC_POINT_free)> Point(const EccPoint& q) const {
+    std::unique_ptr<EC_POINT, decltype(&EC_POINT_free)> pt(EC_POINT_new(group_.get()),
+                                                          &EC_POINT_free);
+    Bn x = FromBytes(q.x), y = FromBytes(q.y);
+    EC_POINT_set_affine_coordinates(group_.get(), pt.get(), x.get(), y.get(), ctx_.get());
+    return pt;
+  }
+  EccPoint Affine(const EC_POINT* pt) const {
+    Bn x(BN_new()), y(BN_new());
+    EC_POINT_get_affine_coordinates(group_.get(), pt, x.get(), y.get(), ctx_.get());
+    return EccPoint{ToBytes(x.get()), ToBytes(y.get())};
+  }
+  // [a]P + [b]Q (either term may be left out with a null scalar).
+  EccPoint MulAdd(const BIGNUM* a, const EccPoint& p, const BIGNUM* b, const EccPoint& q) const {
+    std::unique_ptr<EC_POINT, decltype(&EC_POINT_free)> sum(EC_POINT_new(group_.get()),
+                                                           &EC_POINT_free);
+    std::unique_ptr<EC_POINT, decltype(&EC_POINT_free)> t(EC_POINT_new(group_.get()),
+                                                         &EC_POINT_free);
+    EC_POINT_set_to_infinity(group_.get(), sum.get());
+    if (a != nullptr) {
+      EC_POINT_mul(group_.get(), t.get(), nullptr, Point(p).get(), a, ctx_.get());
+      EC_POINT_add(group_.get(), sum.get(), sum.get(), t.get(), ctx_.get());
+    }
+    if (b != nullptr) {
+      EC_POINT_mul(group_.get(), t.get(), nullptr, Point(q).get(), b, ctx_.get());
+      EC_POINT_add(group_.get(), sum.get(), sum.get(), t.get(), ctx_.get());
+    }
+    return Affine(sum.get());
+  }
+  const BIGNUM* n() const { return n_.get(); }
+  BN_CTX* ctx() const { return ctx_.get(); }
+
+ private:
+  BnCtx ctx_;
+  std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group_{nullptr, &EC_GROUP_free};
+  Bn n_;
+  size_t key_bytes_ = 0;
+};
+
+TEST(CryptoEccSplit, MultiplyMatchesTheModel) {
+  for (uint16_t curve : kAllCurves) {
+    CurveModel m(curve);
+    auto k = EccDerivePrivate(curve, FixedStream(0x41));
+    auto j = EccDerivePrivate(curve, FixedStream(0x42));
+    ASSERT_TRUE(k.ok() && j.ok());
+    const EccPoint g = Generator(curve);
+    auto kg = EccMultiply(curve, *k, nullptr);
+    ASSERT_TRUE(kg.ok()) << curve;
+    Bn k_bn = m.FromBytes(*k), j_bn = m.FromBytes(*j);
+    const EccPoint want_kg = m.MulAdd(k_bn.get(), g, nullptr, g);
+    EXPECT_EQ(kg->x, want_kg.x) << curve;
+    EXPECT_EQ(kg->y, want_kg.y) << curve;
+    // [j]([k]G) = [j k]G, against the model's [j]P.
+    auto jkg = EccMultiply(curve, *j, &*kg);
+    ASSERT_TRUE(jkg.ok());
+    const EccPoint want = m.MulAdd(j_bn.get(), want_kg, nullptr, g);
+    EXPECT_EQ(jkg->x, want.x) << curve;
+    EXPECT_EQ(jkg->y, want.y) << curve;
+    // k is taken mod n; 0 and n give the point at infinity.
+    Bytes n_bytes = m.ToBytes(m.n());
+    EXPECT_EQ(EccMultiply(curve, n_bytes, &g).error(), Rc::NoResult);
+    EXPECT_EQ(EccMultiply(curve, Bytes{0}, nullptr).error(), Rc::NoResult);
+    EXPECT_EQ(EccMultiply(curve, Bytes(EccKeyBytes(curve) + 1, 1), nullptr).error(), Rc::Value);
+    EXPECT_EQ(EccMultiply(curve, *k, &*kg).ok(), true);
+    EccPoint off = *kg;
+    off.y = Flip(off.y, off.y.size() - 1);
+    EXPECT_EQ(EccMultiply(curve, *k, &off).error(), Rc::EccPoint);
+  }
+}
+
+TEST(CryptoEccSplit, Reductions) {
+  for (uint16_t curve : kAllCurves) {
+    auto info = EccCurve(curve);
+    ASSERT_TRUE(info.ok());
+    Bytes n_plus_5 = info->n;
+    n_plus_5.insert(n_plus_5.begin(), 0);  // longer input than the key size is fine
+    n_plus_5.back() = static_cast<uint8_t>(n_plus_5.back() + 5);  // no carry for any supported n
+    Bytes five(EccKeyBytes(curve), 0);
+    five.back() = 5;
+    auto r = EccReduceModN(curve, n_plus_5);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(ToBytes(r->span()), five) << curve;
+    auto x = EccReduceModP(curve, info->p);
+    ASSERT_TRUE(x.ok());
+    EXPECT_EQ(*x, Bytes(EccKeyBytes(curve), 0)) << curve;
+    auto small = EccReduceModP(curve, Bytes{7});
+    ASSERT_TRUE(small.ok());
+    EXPECT_EQ(small->back(), 7);
+    EXPECT_EQ(small->size(), EccKeyBytes(curve));
+  }
+}
+
+// Part 1 §44.3.3.3: (k, s) with T := H(k || P) mod n and s := r + T d, so a verifier with
+// E := [r]G (TPM2_Commit's E for P1 = G) and Q := [d]G checks [s]G = E + [T]Q.
+TEST(CryptoEcdaa, SignatureSatisfiesTheVerificationEquation) {
+  for (uint16_t curve : kAllCurves) {
+    CurveModel m(curve);
+    auto d = EccDerivePrivate(curve, FixedStream(0x51));
+    auto r = EccDerivePrivate(curve, FixedStream(0x52));
+    ASSERT_TRUE(d.ok() && r.ok());
+    const Bytes digest = Sha256("ecdaa message");
+    auto sig = EcdaaSign(curve, TpmAlg::Sha256, *d, *r, digest, FixedStream(0x53));
+    ASSERT_TRUE(sig.ok()) << curve;
+    const auto& [k, s] = *sig;
+    EXPECT_EQ(k.size(), EccKeyBytes(curve));
+    EXPECT_EQ(s.size(), EccKeyBytes(curve));
+    Bytes kp = k;
+    kp.insert(kp.end(), digest.begin(), digest.end());
+    Bn t = m.FromBytes(Sha256Bytes(kp));
+    BN_nnmod(t.get(), t.get(), m.n(), m.ctx());
+    const EccPoint g = Generator(curve);
+    Bn one(BN_new());
+    BN_one(one.get());
+    Bn d_bn = m.FromBytes(*d), r_bn = m.FromBytes(*r), s_bn = m.FromBytes(s);
+    const EccPoint q = m.MulAdd(d_bn.get(), g, nullptr, g);
+    const EccPoint e = m.MulAdd(r_bn.get(), g, nullptr, g);
+    const EccPoint lhs = m.MulAdd(s_bn.get(), g, nullptr, g);
+    const EccPoint rhs = m.MulAdd(one.get(), e, t.get(), q);
+    EXPECT_EQ(lhs.x, rhs.x) << curve;
+    EXPECT_EQ(lhs.y, rhs.y) << curve;
+    // A different digest or commit value breaks the equation.
+    auto other = EcdaaSign(curve, TpmAlg::Sha256, *d, *r, Flip(digest, 0), FixedStream(0x53));
+    ASSERT_TRUE(other.ok());
+    EXPECT_EQ(other->first, k);  // same nonce stream
+    EXPECT_NE(other->second, s);
+  }
+}
+
+TEST(CryptoEcdaa, InputChecks) {
+  const uint16_t curve = TpmEccCurve::BnP256;
+  auto info = EccCurve(curve);
+  ASSERT_TRUE(info.ok());
+  const Bytes digest = Sha256("x");
+  const Bytes one{1};
+  EXPECT_EQ(EcdaaSign(curve, TpmAlg::Sha256, info->n, one, digest).error(), Rc::Value);  // d = n
+  EXPECT_EQ(EcdaaSign(curve, TpmAlg::Sha256, one, info->n, digest).error(), Rc::Value);  // r = n
+  EXPECT_EQ(EcdaaSign(curve, 0x7777, one, one, digest).error(), Rc::Hash);
+  EXPECT_EQ(EcdaaSign(0x7777, TpmAlg::Sha256, one, one, digest).error(), Rc::Curve);
+  EXPECT_TRUE(EcdaaSign(curve, TpmAlg::Sha384, one, one, digest).ok());
+}
+
+// MQV (SP 800-56A §5.7.2.3): both parties reach the same Z, and it matches a model computation.
+TEST(CryptoEcMqv, BothSidesAgreeAndMatchTheModel) {
+  for (uint16_t curve : kAllCurves) {
+    auto sa = EccEphemeral(curve, FixedStream(0x61));
+    auto ea = EccEphemeral(curve, FixedStream(0x62));
+    auto sb = EccEphemeral(curve, FixedStream(0x63));
+    auto eb = EccEphemeral(curve, FixedStream(0x64));
+    ASSERT_TRUE(sa.ok() && ea.ok() && sb.ok() && eb.ok());
+    auto z_a = EcMqvZ(curve, sa->first, ea->first, sb->second, eb->second);
+    auto z_b = EcMqvZ(curve, sb->first, eb->first, sa->second, ea->second);
+    ASSERT_TRUE(z_a.ok() && z_b.ok()) << curve;
+    EXPECT_EQ(z_a->x, z_b->x) << curve;
+    EXPECT_EQ(z_a->y, z_b->y) << curve;
+    // Not plain ECDH of either pair.
+    auto zs = EcdhZ(curve, sa->first, sb->second);
+    ASSERT_TRUE(zs.ok());
+    EXPECT_NE(zs->x, z_a->x);
+
+    CurveModel m(curve);
+    const int f = (BN_num_bits(m.n()) + 1) / 2;
+    auto avg = [&](const EccPoint& q) {
+      Bn x = m.FromBytes(q.x);
+      Bn mod(BN_new());
+      BN_one(mod.get());
+      BN_lshift(mod.get(), mod.get(), f);
+      BN_nnmod(x.get(), x.get(), mod.get(), m.ctx());
+      BN_add(x.get(), x.get(), mod.get());
+      return x;
+    };
+    Bn implicit = avg(ea->second);
+    Bn ds = m.FromBytes(sa->first), de = m.FromBytes(ea->first);
+    BN_mod_mul(implicit.get(), implicit.get(), ds.get(), m.n(), m.ctx());
+    BN_mod_add(implicit.get(), implicit.get(), de.get(), m.n(), m.ctx());
+    Bn avg_b = avg(eb->second);
+    Bn prod(BN_new());
+    BN_mod_mul(prod.get(), implicit.get(), avg_b.get(), m.n(), m.ctx());
+    // Z = [implicit]QeB + [implicit avg(QeB)]QsB
+    const EccPoint want = m.MulAdd(implicit.get(), eb->second, prod.get(), sb->second);
+    EXPECT_EQ(z_a->x, want.x) << curve;
+    EXPECT_EQ(z_a->y, want.y) << curve;
+
+    EccPoint off = eb->second;
+    off.x = Flip(off.x, 3);
+    EXPECT_EQ(EcMqvZ(curve, sa->first, ea->first, sb->second, off).error(), Rc::EccPoint);
+    EXPECT_EQ(EcMqvZ(curve, Bytes{0}, ea->first, sb->second, eb->second).error(), Rc::Value);
+  }
 }
 
 }  // namespace
