@@ -34,6 +34,18 @@ RcStatus GetSecret(wire::Reader& r, SecretBytes& out) {
   return {};
 }
 
+// The commit state of split operations (TPM Reset data, kept by Shutdown(STATE)).
+void PutCommitState(wire::Writer& w, const ResetState& s) {
+  PutSecret(w, s.commit_nonce);
+  w.U64(s.commit_count);
+  w.U64(s.commit_array);
+}
+
+bool GetCommitState(wire::Reader& r, ResetState& s) {
+  return GetSecret(r, s.commit_nonce).ok() && r.U64(s.commit_count).ok() &&
+         r.U64(s.commit_array).ok();
+}
+
 void PutSelections(wire::Writer& w, const std::vector<wire::TpmsPcrSelection>& sel) {
   w.U32(static_cast<uint32_t>(sel.size()));
   for (const auto& s : sel) {
@@ -223,6 +235,7 @@ nvstore::Records Tpm::EncodeRecords() {
     w.U32(persistent_.saved_pcr_update_counter);
     PutSecret(w, reset_.null_proof);
     PutSecret(w, reset_.null_seed);
+    PutCommitState(w, reset_);
     out["saved_state"] = w.Take();
   }
   return out;
@@ -309,6 +322,9 @@ Status Tpm::DecodeRecords(const nvstore::Records& records) {
     bool ok = r.U8(v).ok() && v == kRecordVersion && GetPcrValues(r, persistent_.saved_pcrs).ok() &&
               r.U32(persistent_.saved_pcr_update_counter).ok() &&
               GetSecret(r, reset_.null_proof).ok() && GetSecret(r, reset_.null_seed).ok();
+    if (ok && !r.empty()) {  // absent in states saved before TPM2_Commit
+      ok = GetCommitState(r, reset_);
+    }
     if (!ok || !r.empty()) {
       return corrupt("saved_state");
     }
@@ -880,6 +896,7 @@ StatusOr<Bytes> Tpm::SaveVolatile() {
   w.U32(reset_.pcr_update_counter);
   PutSecret(w, reset_.null_proof);
   PutSecret(w, reset_.null_seed);
+  PutCommitState(w, reset_);
   PutSecret(w, clear_.platform_auth);
   wire::Marshal(w, clear_.platform_policy);
   w.U8(static_cast<uint8_t>((clear_.ph_enable ? 1 : 0) | (clear_.sh_enable ? 2 : 0) |
@@ -943,7 +960,8 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
             r.U8(started).ok() && r.U64(clock).ok() && r.U64(time).ok() &&
             GetPcrValues(r, pcrs).ok() &&
             r.U32(reset.pcr_update_counter).ok() && GetSecret(r, reset.null_proof).ok() &&
-            GetSecret(r, reset.null_seed).ok() && GetSecret(r, clear.platform_auth).ok() &&
+            GetSecret(r, reset.null_seed).ok() && GetCommitState(r, reset) &&
+            GetSecret(r, clear.platform_auth).ok() &&
             wire::Unmarshal(r, clear.platform_policy).ok() && r.U8(enables).ok();
   uint32_t objects = 0;
   ok = ok && r.U32(objects).ok() && objects <= kMaxLoadedObjects;

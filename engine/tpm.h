@@ -73,6 +73,11 @@ struct ResetState {
   SecretBytes null_proof;
   SecretBytes null_seed;
   uint32_t pcr_update_counter = 0;
+  // Split operations (Part 1 §44.2.2, §34.4.4): commitNonce, commitCounter and commitArray (bit
+  // i set: the commit whose count has low bits i is pending).
+  SecretBytes commit_nonce;
+  uint64_t commit_count = 0;
+  uint64_t commit_array = 0;
   std::map<uint32_t, Object> objects;  // transient handle -> object
   uint32_t next_transient = 0x80000000;
   std::map<uint32_t, Session> sessions;        // session handle -> session

@@ -36,15 +36,21 @@ const wire::TpmtScheme* KeyScheme(const Object& obj) {
 }
 
 // Part 3 §20.2.1 / §14.2.1: the key's own scheme wins; a caller's scheme may only repeat it,
-// and is needed when the key has none.
+// and is needed when the key has none. An ECDAA scheme's count is not part of the key's
+// choice: it names the caller's commit (Part 1 §44.3.3.3), so the caller's count is used.
 Result<wire::TpmtScheme> PickScheme(const Object& key, const wire::TpmtScheme& in,
                                     uint32_t param) {
   const wire::TpmtScheme* own = KeyScheme(key);
   if (own != nullptr && own->scheme != TpmAlg::Null) {
-    if (in.scheme != TpmAlg::Null && in != *own) {
+    if (in.scheme == TpmAlg::Null) {
+      return *own;
+    }
+    wire::TpmtScheme in_without_count = in;
+    in_without_count.count = own->count;
+    if (in_without_count != *own) {
       return Rc::Scheme.Param(param);
     }
-    return *own;
+    return in;
   }
   return in;
 }
@@ -100,6 +106,33 @@ Result<wire::TpmtSignature> SignDigest(const Object& key, const wire::TpmtScheme
   return sig;
 }
 
+namespace {
+
+// Part 1 §44.3.3.3: the second half of an ECDAA split signing operation, with the commit value
+// of the pending commit named by scheme.count (TPM_RC_RANGE / TPM_RC_VALUE at the scheme's
+// parameter when it is not pending); the commit is used up only when the signature is made.
+Result<wire::TpmtSignature> EcdaaSignDigest(Tpm& tpm, const Object& key,
+                                            const wire::TpmtScheme& scheme, ByteSpan digest,
+                                            uint32_t scheme_param) {
+  if (key.pub.type != TpmAlg::Ecc) {
+    return Rc::Scheme.Param(scheme_param);
+  }
+  const auto& d = std::get<wire::EccDetail>(key.pub.detail);
+  TRY_ASSIGN(SecretBytes r, ephemeral::PendingCommitValue(tpm, key.pub.name_alg, key.name, d.curve,
+                                                          scheme.count, scheme_param));
+  TRY_ASSIGN(auto ks, crypto::EcdaaSign(d.curve, scheme.hash_alg, key.sensitive, r, digest,
+                                        [&tpm](std::span<uint8_t> o) { tpm.Random(o); }));
+  ephemeral::ReleaseCommit(tpm, scheme.count);
+  wire::TpmtSignature sig;
+  sig.sig_alg = TpmAlg::EcDaa;
+  sig.hash_alg = scheme.hash_alg;
+  sig.r = std::move(ks.first);  // the nonce k travels in R (§44.3.3.3)
+  sig.s = std::move(ks.second);
+  return sig;
+}
+
+}  // namespace
+
 Result<wire::TpmtScheme> SigningScheme(const Object& key, const wire::TpmtScheme& in,
                                        uint32_t scheme_param) {
   TRY_ASSIGN(wire::TpmtScheme scheme, PickScheme(key, in, scheme_param));
@@ -129,6 +162,10 @@ Result<SignOut> Sign(Tpm& tpm, const SignIn& in) {
     }
   }
   SignOut out;
+  if (scheme.scheme == TpmAlg::EcDaa) {
+    TRY_ASSIGN(out.signature, EcdaaSignDigest(tpm, *key, scheme, in.digest.span(), 2));
+    return out;
+  }
   TRY_ASSIGN(out.signature, SignDigest(*key, scheme, in.digest.span(), 2));
   return out;
 }
@@ -165,6 +202,8 @@ Result<VerifySignatureOut> VerifySignature(Tpm& tpm, const VerifySignatureIn& in
         verified = crypto::EcSchnorrVerify(d.curve, sig.hash_alg, crypto::EccPoint{d.x, d.y},
                                            in.digest.span(), sig.r, sig.s);
       } else {
+        // Includes ECDAA: "The TPM may not be used to verify an ECDAA signature" (Part 1
+        // §44.3.3.1); a verifier needs the commit's base point and K, not the key.
         return Rc::Scheme.Param(2);
       }
       if (!verified.ok()) {
@@ -284,7 +323,7 @@ Result<EcdhZGenOut> EcdhZGen(Tpm& tpm, const EcdhZGenIn& in) {
   return out;
 }
 
-// Part 3 §14.7 TPM2_ECC_Parameters: TPMS_ALGORITHM_DETAIL_ECC for an implemented curve.
+// Part 3 §14.6 TPM2_ECC_Parameters: TPMS_ALGORITHM_DETAIL_ECC for an implemented curve.
 Result<EccParametersOut> EccParameters(Tpm& /*tpm*/, const EccParametersIn& in) {
   auto info = crypto::EccCurve(in.curve_id);
   if (!info.ok()) {
@@ -301,6 +340,57 @@ Result<EccParametersOut> EccParameters(Tpm& /*tpm*/, const EccParametersIn& in) 
   }
   EccParametersOut out;
   out.parameters.data = w.Take();
+  return out;
+}
+
+// Part 3 §14.7 TPM2_ZGen_2Phase: keyA's static key and the ephemeral key of
+// TPM2_EC_Ephemeral (recovered from counter, Part 1 §44.2.5) against party B's static and
+// ephemeral public keys. ECDH gives Zs := [dsA]QsB and Ze := [deA]QeB (SP 800-56A §6.1.1.2);
+// ECMQV gives the MQV point in outZ1 and an Empty Point in outZ2. SM2 is not implemented.
+Result<ZGen2PhaseOut> ZGen2Phase(Tpm& tpm, const ZGen2PhaseIn& in) {
+  // TPMI_ECC_KEY_EXCHANGE: an unmarshaling error, so it comes before the key checks.
+  if (in.in_scheme != TpmAlg::EcDh && in.in_scheme != TpmAlg::EcMqv) {
+    return Rc::Scheme.Param(3);
+  }
+  TRY_ASSIGN(Object * key, FindKey(tpm, in.key_a));
+  if (key->pub.type != TpmAlg::Ecc || key->public_only) {
+    return Rc::Key.Handle(1);
+  }
+  if (!key->pub.Has(Decrypt) || key->pub.Has(Restricted)) {
+    return Rc::Attributes.Handle(1);
+  }
+  const auto& d = std::get<wire::EccDetail>(key->pub.detail);
+  if (d.scheme.scheme != TpmAlg::Null && d.scheme.scheme != in.in_scheme) {
+    return Rc::Scheme.Param(3);
+  }
+  const crypto::EccPoint qs_b{in.in_qs_b.x, in.in_qs_b.y};
+  const crypto::EccPoint qe_b{in.in_qe_b.x, in.in_qe_b.y};
+  if (!crypto::EccIsOnCurve(d.curve, qs_b)) {
+    return Rc::EccPoint.Param(1);
+  }
+  if (!crypto::EccIsOnCurve(d.curve, qe_b)) {
+    return Rc::EccPoint.Param(2);
+  }
+  TRY_ASSIGN(SecretBytes de,
+             ephemeral::PendingCommitValue(tpm, kContextHashAlg, {}, d.curve, in.counter, 4));
+  // §14.7.1: a Z at infinity is returned as an Empty Point.
+  auto to_wire = [](Result<crypto::EccPoint> z) -> Result<wire::Tpm2bEccPoint> {
+    if (!z.ok()) {
+      if (z.error() == Rc::NoResult) {
+        return wire::Tpm2bEccPoint{};
+      }
+      return z.error();
+    }
+    return wire::Tpm2bEccPoint{std::move(z->x), std::move(z->y)};
+  };
+  ZGen2PhaseOut out;
+  if (in.in_scheme == TpmAlg::EcDh) {
+    TRY_ASSIGN(out.out_z1, to_wire(crypto::EcdhZ(d.curve, key->sensitive, qs_b)));
+    TRY_ASSIGN(out.out_z2, to_wire(crypto::EcdhZ(d.curve, de, qe_b)));
+  } else {
+    TRY_ASSIGN(out.out_z1, to_wire(crypto::EcMqvZ(d.curve, key->sensitive, de, qs_b, qe_b)));
+  }
+  ephemeral::ReleaseCommit(tpm, in.counter);
   return out;
 }
 

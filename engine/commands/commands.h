@@ -575,7 +575,86 @@ struct EccParametersOut {
   static constexpr auto kFields = std::tuple{&EccParametersOut::parameters};
 };
 Result<EccParametersOut> EccParameters(Tpm& tpm, const EccParametersIn& in);
+// Part 3 §14.7 TPM2_ZGen_2Phase
+struct ZGen2PhaseIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject key_a;
+  wire::Tpm2bEccPoint in_qs_b;
+  wire::Tpm2bEccPoint in_qe_b;
+  uint16_t in_scheme = 0;  // TPMI_ECC_KEY_EXCHANGE: checked by the handler (TPM_RC_SCHEME)
+  uint16_t counter = 0;
+  static constexpr auto kFields =
+      std::tuple{&ZGen2PhaseIn::key_a, &ZGen2PhaseIn::in_qs_b, &ZGen2PhaseIn::in_qe_b,
+                 &ZGen2PhaseIn::in_scheme, &ZGen2PhaseIn::counter};
+};
+struct ZGen2PhaseOut {
+  wire::Tpm2bEccPoint out_z1;
+  wire::Tpm2bEccPoint out_z2;
+  static constexpr auto kFields = std::tuple{&ZGen2PhaseOut::out_z1, &ZGen2PhaseOut::out_z2};
+};
+Result<ZGen2PhaseOut> ZGen2Phase(Tpm& tpm, const ZGen2PhaseIn& in);
 }  // namespace asym
+
+// Part 3 §19 ephemeral EC keys and the commit mechanism of split operations (Part 1 §44.2).
+namespace ephemeral {
+// Part 1 §44.2.2: commit values are pseudo-random, r := KDFa(nameAlg, commitNonce,
+// "ECDAA Commit", name, commitCount, bits(n)); commitArray has kCommitArrayBits bits, so at
+// most kCommitArrayBits - 1 commits can be pending at once (TPM_PT_SPLIT_MAX).
+inline constexpr uint32_t kCommitArrayBits = 64;
+inline constexpr uint32_t kSplitMax = kCommitArrayBits - 1;
+// Twice the security strength of the strongest curve (P-521).
+inline constexpr size_t kCommitNonceSize = 64;
+// The commit value r (mod n) for the full count `count`, for a key with `hash_alg` (its
+// nameAlg) and Name `name`; TPM2_EC_Ephemeral uses the context hash and an empty name.
+Result<SecretBytes> CommitValue(Tpm& tpm, uint16_t hash_alg, ByteSpan name, uint16_t curve,
+                                uint64_t count);
+// Records a finished first phase: marks commitCount pending, advances it and returns the old
+// value's low 16 bits (the counter returned to the caller).
+uint16_t RecordCommit(Tpm& tpm);
+// Part 1 §44.2.5: the commit value of a pending `counter` (TPM_RC_RANGE outside the window of
+// pending counters, TPM_RC_VALUE when already used; both at parameter `param`).
+Result<SecretBytes> PendingCommitValue(Tpm& tpm, uint16_t hash_alg, ByteSpan name, uint16_t curve,
+                                       uint16_t counter, uint32_t param);
+// After the second phase succeeded: the counter cannot be used again.
+void ReleaseCommit(Tpm& tpm, uint16_t counter);
+
+// TPM2B_ECC_POINT as TPM2_Commit takes P1: an Empty Buffer is TPM_RC_INSUFFICIENT (Part 1
+// §44.2.3); an Empty Point (two Empty Buffers) is allowed.
+struct CommitPoint {
+  wire::Tpm2bEccPoint point;
+};
+RcStatus Unmarshal(wire::Reader& r, CommitPoint& v);
+// Part 3 §19.2 TPM2_Commit
+struct CommitIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiDhObject sign_handle;
+  CommitPoint p1;
+  wire::Tpm2bSensitiveData s2;
+  wire::Tpm2bBytes<wire::kMaxEccKeyBytes> y2;  // TPM2B_ECC_PARAMETER
+  static constexpr auto kFields =
+      std::tuple{&CommitIn::sign_handle, &CommitIn::p1, &CommitIn::s2, &CommitIn::y2};
+};
+struct CommitOut {
+  wire::Tpm2bEccPoint k;
+  wire::Tpm2bEccPoint l;
+  wire::Tpm2bEccPoint e;
+  uint16_t counter = 0;
+  static constexpr auto kFields =
+      std::tuple{&CommitOut::k, &CommitOut::l, &CommitOut::e, &CommitOut::counter};
+};
+Result<CommitOut> Commit(Tpm& tpm, const CommitIn& in);
+// Part 3 §19.3 TPM2_EC_Ephemeral
+struct EcEphemeralIn {
+  uint16_t curve_id = 0;  // TPMI_ECC_CURVE: checked by the handler (TPM_RC_CURVE)
+  static constexpr auto kFields = std::tuple{&EcEphemeralIn::curve_id};
+};
+struct EcEphemeralOut {
+  wire::Tpm2bEccPoint q;
+  uint16_t counter = 0;
+  static constexpr auto kFields = std::tuple{&EcEphemeralOut::q, &EcEphemeralOut::counter};
+};
+Result<EcEphemeralOut> EcEphemeral(Tpm& tpm, const EcEphemeralIn& in);
+}  // namespace ephemeral
 
 namespace sym {
 // Part 3 §15.2 TPM2_EncryptDecrypt

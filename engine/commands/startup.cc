@@ -31,6 +31,9 @@ Result<Empty> Startup(Tpm& tpm, const StartupIn& in) {
     r.null_proof = tpm.RandomSecret(kProofSize);
     r.null_seed = tpm.RandomSecret(kSeedSize);
     r.pcr_update_counter = 0;
+    r.commit_nonce = tpm.RandomSecret(ephemeral::kCommitNonceSize);  // Part 1 §44.2.2
+    r.commit_count = 0;
+    r.commit_array = 0;
   }
   if (!resume) {
     p.pcr_allocation = p.pending_allocation;

@@ -82,9 +82,9 @@ RcStatus UnmarshalScheme(Reader& r, TpmtScheme& v, SchemeKind kind) {
       ok = s == TpmAlg::RsaSsa || s == TpmAlg::RsaPss || s == TpmAlg::RsaEs ||
            s == TpmAlg::Oaep || s == TpmAlg::Null;
       break;
-    case SchemeKind::kEcc:  // TPMI_ALG_ECC_SCHEME+
-      ok = s == TpmAlg::EcDsa || s == TpmAlg::EcSchnorr || s == TpmAlg::EcDh ||
-           s == TpmAlg::Null;
+    case SchemeKind::kEcc:  // TPMI_ALG_ECC_SCHEME+ (the implemented ones: no SM2)
+      ok = s == TpmAlg::EcDsa || s == TpmAlg::EcSchnorr || s == TpmAlg::EcDaa ||
+           s == TpmAlg::EcDh || s == TpmAlg::EcMqv || s == TpmAlg::Null;
       bad = Rc::Scheme;
       break;
     case SchemeKind::kKeyedHash:  // TPMI_ALG_KEYEDHASH_SCHEME+
@@ -92,7 +92,8 @@ RcStatus UnmarshalScheme(Reader& r, TpmtScheme& v, SchemeKind kind) {
       break;
     case SchemeKind::kSig:  // TPMI_ALG_SIG_SCHEME+
       ok = s == TpmAlg::RsaSsa || s == TpmAlg::RsaPss || s == TpmAlg::EcDsa ||
-           s == TpmAlg::EcSchnorr || s == TpmAlg::Hmac || s == TpmAlg::Null;
+           s == TpmAlg::EcSchnorr || s == TpmAlg::EcDaa || s == TpmAlg::Hmac ||
+           s == TpmAlg::Null;
       bad = Rc::Scheme;
       break;
     case SchemeKind::kRsaDecrypt:  // TPMI_ALG_RSA_DECRYPT+
@@ -323,15 +324,23 @@ RcStatus Unmarshal(Reader& r, Tpm2bSensitiveCreate& v) {
 }
 
 RcStatus Unmarshal(Reader& r, TpmtSignature& v) {
+  // TPMI_ALG_SIG_SCHEME+ then the hash of TPMU_SIGNATURE's member: for ECDAA a signature
+  // (TPMS_SIGNATURE_ECDAA) has no count, unlike the scheme (TPMS_SCHEME_ECDAA).
   TpmtScheme scheme;
-  TRY(UnmarshalScheme(r, scheme, SchemeKind::kSig));
-  v.sig_alg = scheme.scheme;
-  v.hash_alg = scheme.hash_alg;
+  Reader peek = r;
+  TRY(UnmarshalScheme(peek, scheme, SchemeKind::kSig));
+  TRY(r.U16(v.sig_alg));
+  v.hash_alg = TpmAlg::Null;
+  if (v.sig_alg == TpmAlg::Null) {
+    return {};
+  }
+  TRY(ReadHash(r, v.hash_alg, false));
   switch (v.sig_alg) {
     case TpmAlg::RsaSsa:
     case TpmAlg::RsaPss:
       return ReadSized(r, v.rsa_or_hmac, kMaxRsaKeyBytes);
     case TpmAlg::EcDsa:
+    case TpmAlg::EcDaa:
     case TpmAlg::EcSchnorr:
       TRY(ReadSized(r, v.r, kMaxEccKeyBytes));
       return ReadSized(r, v.s, kMaxEccKeyBytes);
@@ -361,6 +370,7 @@ void Marshal(Writer& w, const TpmtSignature& v) {
       WriteSized(w, v.rsa_or_hmac);
       break;
     case TpmAlg::EcDsa:
+    case TpmAlg::EcDaa:
     case TpmAlg::EcSchnorr:
       WriteSized(w, v.r);
       WriteSized(w, v.s);

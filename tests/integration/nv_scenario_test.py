@@ -32,6 +32,9 @@ GLOBAL = 0x01500007
 WRITEDEFINE = 0x01500008
 CERTIFIED = 0x01500009
 POLICY_DELETE = 0x0150000A
+ORDERLY_COUNTER = 0x0150000B
+WRITEALL = 0x0150000C
+CHANGEAUTH = 0x0150000D
 PERSISTENT_KEY = 0x81000020
 
 LARGE_SIZE = 2048
@@ -127,6 +130,13 @@ class NvScenarioBody(scenario.ScenarioBody):
         after = self.counter()
         self.assertEqual(after, value + 1, f"tpm2_nvincrement {when}")
         self.shared["counter"] = after
+        orderly = struct.unpack(">Q", self.nv_read(ORDERLY_COUNTER, hierarchy="o"))[0]
+        self.assertGreaterEqual(orderly, self.shared["orderly"],
+                                f"the orderly counter went backwards {when}")
+        self.tool("tpm2_nvincrement", h(ORDERLY_COUNTER), "-C", "o")
+        self.shared["orderly"] = struct.unpack(">Q", self.nv_read(ORDERLY_COUNTER,
+                                                                  hierarchy="o"))[0]
+        self.assertGreater(self.shared["orderly"], orderly, f"orderly counter increment {when}")
         self.assertIn(PERSISTENT_KEY, self.persistent_handles(),
                       f"persistent key {h(PERSISTENT_KEY)} {when}")
         msg = self.write_file("persist-msg.txt", f"signed by the persistent key {when}".encode())
@@ -215,6 +225,13 @@ class NvScenarioBody(scenario.ScenarioBody):
             self.tool("tpm2_nvincrement", h(COUNTER), "-C", "o")
             self.assertEqual(self.counter(), first + i + 1, f"counter after {i + 2} increments")
         self.shared["counter"] = first + 3
+        # An orderly counter lives in RAM between NV updates; after a power loss it must come
+        # back at least as high as any value it reported (Part 1 §37.6, "NV counters").
+        self.define(ORDERLY_COUNTER, 8, "ownerread|ownerwrite|nt=counter|orderly")
+        for _ in range(5):
+            self.tool("tpm2_nvincrement", h(ORDERLY_COUNTER), "-C", "o")
+        self.shared["orderly"] = struct.unpack(">Q", self.nv_read(ORDERLY_COUNTER,
+                                                                  hierarchy="o"))[0]
         self.nv_write(COUNTER, bytes(8), hierarchy="o", ok=False)
         self.assertEqual(self.counter(), first + 3, "tpm2_nvwrite to a counter index (refused)")
 
@@ -280,6 +297,47 @@ class NvScenarioBody(scenario.ScenarioBody):
         self.assert_rc(p, scenario.RC_NV_LOCKED, "a writedefine lock must survive a reset")
         self.assertEqual(self.nv_read(WRITEDEFINE, hierarchy="o"), b"before the lock!",
                          "writedefine index contents")
+
+    def test_07b_attribute_rules(self):
+        # NV_ReadLock needs TPMA_NV_READ_STCLEAR, NV_WriteLock WRITE_STCLEAR or WRITEDEFINE.
+        p = self.tool("tpm2_nvreadlock", h(LARGE), "-C", "o", ok=False)
+        self.assert_rc(p, 0x282, "tpm2_nvreadlock without read_stclear (TPM_RC_ATTRIBUTES, "
+                                 "handle 2)")
+        p = self.tool("tpm2_nvwritelock", h(LARGE), "-C", "o", ok=False)
+        self.assert_rc(p, 0x282, "tpm2_nvwritelock without write_stclear/writedefine")
+        self.assertEqual(self.nv_read(LARGE, hierarchy="o"), self.shared["large"],
+                         "the refused locks changed nothing")
+        # TPMA_NV_WRITEALL: a partial write is refused (TPM_RC_NV_RANGE).
+        self.define(WRITEALL, 16, "ownerread|ownerwrite|writeall")
+        p = self.nv_write(WRITEALL, b"half", hierarchy="o", ok=False)
+        self.assert_rc(p, 0x146, "partial write to a writeall index (TPM_RC_NV_RANGE)")
+        self.nv_write(WRITEALL, b"all sixteen byte", hierarchy="o")
+        self.assertEqual(self.nv_read(WRITEALL, hierarchy="o"), b"all sixteen byte", "writeall")
+        self.tool("tpm2_nvundefine", h(WRITEALL), "-C", "o")
+
+    def test_07c_change_auth_by_policy(self):
+        # NV_ChangeAuth has the ADMIN role: only a policy session (PolicyCommandCode) works.
+        s = self.p("ca-session.ctx")
+        self.tool("tpm2_startauthsession", "-S", s)
+        self.tool("tpm2_policycommandcode", "-S", s, "-L", self.p("ca.policy"),
+                  "TPM2_CC_NV_ChangeAuth")
+        self.tool("tpm2_flushcontext", s)
+        self.define(CHANGEAUTH, 8, "authread|authwrite|ownerread", auth="oldpw",
+                    policy=self.p("ca.policy"))
+        self.nv_write(CHANGEAUTH, b"12345678", auth="oldpw")
+        p = self.tool("tpm2_changeauth", "-c", h(CHANGEAUTH), "-p", "oldpw", "newpw", ok=False)
+        self.assert_rc(p, 0x124, "NV_ChangeAuth with the index password: the ADMIN role of an "
+                                 "NV index needs a policy session (TPM_RC_AUTH_TYPE)")
+        self.tool("tpm2_startauthsession", "--policy-session", "-S", s)
+        self.tool("tpm2_policycommandcode", "-S", s, "TPM2_CC_NV_ChangeAuth")
+        self.tool("tpm2_changeauth", "-c", h(CHANGEAUTH), "-p", f"session:{s}", "newpw")
+        self.tool("tpm2_flushcontext", s)
+        self.assertEqual(self.nv_read(CHANGEAUTH, auth="newpw"), b"12345678",
+                         "tpm2_nvread with the new password")
+        p = self.nv_read(CHANGEAUTH, auth="oldpw", ok=False)
+        self.assert_rc(p, scenario.RC_AUTH_FAIL_S1, "tpm2_nvread with the old password")
+        self.clear_lockout()
+        self.tool("tpm2_nvundefine", h(CHANGEAUTH), "-C", "o")
 
     def test_08_policy_delete(self):
         # The man page's recipe: PolicyAuthValue + PolicyCommandCode(NV_UndefineSpaceSpecial),
@@ -379,11 +437,11 @@ class NvScenarioBody(scenario.ScenarioBody):
         self.check_everything_kept("after a power loss (no Shutdown)")
 
     def test_13_undefine_and_evict(self):
-        for index in (ORDINARY, LARGE, COUNTER, EXTEND, BITS, STCLEAR, GLOBAL, WRITEDEFINE,
-                      CERTIFIED):
+        indices = {ORDINARY, LARGE, COUNTER, ORDERLY_COUNTER, EXTEND, BITS, STCLEAR, GLOBAL,
+                   WRITEDEFINE, CERTIFIED}
+        for index in sorted(indices):
             self.tool("tpm2_nvundefine", h(index), "-C", "o")
-        left = self.nv_handles() & {ORDINARY, LARGE, COUNTER, EXTEND, BITS, STCLEAR, GLOBAL,
-                                    WRITEDEFINE, CERTIFIED}
+        left = self.nv_handles() & indices
         self.assertEqual(left, set(), "indices left after tpm2_nvundefine")
         self.tool("tpm2_evictcontrol", "-C", "o", "-c", h(PERSISTENT_KEY))
         self.assertNotIn(PERSISTENT_KEY, self.persistent_handles(), "after evicting the key")

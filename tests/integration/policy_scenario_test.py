@@ -3,7 +3,8 @@
 transport (the mssim socket of `tpm2emu serve`, and the in-process TCTI).
 
 For every policy command the tools offer (PCR, OR, Secret, Signed, Authorize, CommandCode,
-Password, AuthValue, CpHash, NameHash, CounterTimer, DuplicationSelect, Template, Locality) the
+Password, AuthValue, CpHash, NameHash, CounterTimer, DuplicationSelect, Template, Locality, and
+also NV, NvWritten, Ticket and AuthorizeNV) the
 digest a trial session yields is compared with a computation in Python that follows the digest
 update of the command in Part 3 §23 (and, for PCR, with tpm2_createpolicy). Most of them then
 authorize something real through a policy session: unsealing, signing, an NV write, creating a
@@ -29,7 +30,8 @@ CC = {
     "PolicyAuthValue": 0x16B, "PolicyCommandCode": 0x16C, "PolicyCounterTimer": 0x16D,
     "PolicyCpHash": 0x16E, "PolicyLocality": 0x16F, "PolicyNameHash": 0x170, "PolicyOR": 0x171,
     "PolicyPCR": 0x17F, "PolicyDuplicationSelect": 0x188, "PolicyTemplate": 0x190,
-    "Sign": 0x15D, "CreatePrimary": 0x131,
+    "Sign": 0x15D, "CreatePrimary": 0x131, "PolicyNV": 0x149, "PolicyNvWritten": 0x18F,
+    "PolicyAuthorizeNV": 0x192,
 }
 RC_POLICY_CC_S1 = 0x9A4      # TPM_RC_POLICY_CC, session 1
 RC_POLICY = 0x126            # TPM_RC_POLICY
@@ -445,6 +447,86 @@ class PolicyScenarioBody(scenario.ScenarioBody):
         s = self.policy_session("loc-bad", ["tpm2_policylocality", "three"])
         p = self.unseal(sealed3, s, "loc-bad", ok=False)
         self.assert_rc(p, RC_LOCALITY, "PolicyLocality(three) used from locality 0")
+
+    def test_15_policysecret_ticket(self):
+        # A negative expiration asks PolicySecret for a ticket; PolicyTicket replays it in
+        # another session and gives the same digest (Part 3 §23.4, §23.5).
+        owner = struct.pack(">I", 0x40000001)
+        self.write_file("owner.name", owner)
+        s = self.policy_session("tk-secret", ["tpm2_policysecret", "-c", "o", "-t", "-300",
+                                              "--ticket", self.p("secret.tkt"),
+                                              "--timeout", self.p("secret.timeout"),
+                                              "-L", self.p("tk-secret.policy")])
+        self.tool("tpm2_flushcontext", s)
+        want = policy_update(ZERO, "PolicySecret", owner)
+        self.assert_digest(self.read_file("tk-secret.policy"), want, "PolicySecret -t -300")
+        self.assertEqual(len(self.read_file("secret.timeout")), 8, "PolicySecret timeout")
+        s = self.policy_session("tk-ticket", ["tpm2_policyticket", "-n", self.p("owner.name"),
+                                              "--ticket", self.p("secret.tkt"),
+                                              "--timeout", self.p("secret.timeout"),
+                                              "-L", self.p("tk-ticket.policy")])
+        self.tool("tpm2_flushcontext", s)
+        self.assert_digest(self.read_file("tk-ticket.policy"), want, "PolicyTicket")
+        # The ticket names the owner; presented for another authorizer it does not check.
+        self.write_file("endorsement.name", struct.pack(">I", 0x4000000B))
+        s = self.policy_session("tk-bad")
+        p = self.tool("tpm2_policyticket", "-S", s, "-n", self.p("endorsement.name"),
+                      "--ticket", self.p("secret.tkt"), "--timeout", self.p("secret.timeout"),
+                      ok=False)
+        self.assert_rc(p, 0x5E0, "PolicyTicket for another authorizer (TPM_RC_TICKET, "
+                                 "parameter 5)")
+
+    def test_16_policynv_and_nvwritten(self):
+        index = 0x01500101
+        self.tool("tpm2_nvdefine", f"{index:#x}", "-C", "o", "-s", 8,
+                  "-a", "ownerread|ownerwrite|authread|authwrite")
+        self.write_file("nv-value.bin", b"ABCDEFGH")
+        self.tool("tpm2_nvwrite", f"{index:#x}", "-C", "o", "-i", self.p("nv-value.bin"))
+        nv_name = bytes.fromhex(scenario.parse_yaml_field(
+            self.tool("tpm2_nvreadpublic", f"{index:#x}").out, "name"))
+        self.write_file("operand.bin", b"CDE")
+        # PolicyNV (Part 3 §23.9): H(old || CC || H(operandB || offset || operation) || Name).
+        step = ["tpm2_policynv", "-C", "o", "-i", self.p("operand.bin"), "--offset", "2",
+                f"{index:#x}", "eq"]
+        got = self.trial("nv-eq", step)
+        self.assert_digest(got, extend(ZERO, "PolicyNV", counter_timer_args(b"CDE", 2, 0),
+                                       nv_name), "PolicyNV offset 2 == CDE")
+        s = self.policy_session("nv-ok", step)
+        self.tool("tpm2_flushcontext", s)
+        s = self.policy_session("nv-bad")
+        p = self.tool("tpm2_policynv", "-S", s, "-C", "o", "-i", self.p("operand.bin"),
+                      f"{index:#x}", "eq", ok=False)
+        self.assert_rc(p, RC_POLICY, "PolicyNV offset 0 == CDE")
+        for label, arg, byte in (("nvw-set", "s", 1), ("nvw-clear", "c", 0)):
+            self.assert_digest(self.trial(label, ["tpm2_policynvwritten", arg]),
+                               extend(ZERO, "PolicyNvWritten", bytes([byte])),
+                               f"PolicyNvWritten {arg}")
+        self.tool("tpm2_nvundefine", f"{index:#x}", "-C", "o")
+
+    def test_17_policyauthorizenv(self):
+        # The policy to satisfy lives in an NV index (TPMT_HA: hashAlg || digest).
+        self.trial("anv-approved", ["tpm2_policycommandcode", "TPM2_CC_Unseal"])
+        index = 0x01500102
+        self.tool("tpm2_nvdefine", f"{index:#x}", "-C", "o", "-s", 34,
+                  "-a", "ownerread|ownerwrite|authread|authwrite")
+        self.write_file("anv.bin", struct.pack(">H", 0x000B) + self.read_file(
+            "anv-approved.policy"))
+        self.tool("tpm2_nvwrite", f"{index:#x}", "-C", "o", "-i", self.p("anv.bin"))
+        nv_name = bytes.fromhex(scenario.parse_yaml_field(
+            self.tool("tpm2_nvreadpublic", f"{index:#x}").out, "name"))
+        got = self.trial("anv", ["tpm2_policyauthorizenv", "-C", "o", f"{index:#x}"])
+        self.assert_digest(got, extend(ZERO, "PolicyAuthorizeNV", nv_name), "PolicyAuthorizeNV")
+        secret = b"the policy is in NV"
+        sealed = self.seal("anvseal", self.p("anv.policy"), secret)
+        s = self.policy_session("anv-ok", ["tpm2_policycommandcode", "TPM2_CC_Unseal"],
+                                ["tpm2_policyauthorizenv", "-C", "o", f"{index:#x}"])
+        self.assertEqual(self.unseal(sealed, s, "anv-ok"), secret, "PolicyAuthorizeNV unseal")
+        s = self.policy_session("anv-bad", ["tpm2_policycommandcode", "TPM2_CC_Sign"])
+        p = self.tool("tpm2_policyauthorizenv", "-S", s, "-C", "o", f"{index:#x}", ok=False)
+        self.assert_rc(p, 0x084, "PolicyAuthorizeNV when the session digest is not the NV's "
+                                 "policy (TPM_RC_VALUE, no parameter number in §23.22)")
+        self.tool("tpm2_flushcontext", s, ok=None)
+        self.tool("tpm2_nvundefine", f"{index:#x}", "-C", "o")
 
 
 PolicyMssimScenario, PolicyTctiScenario = scenario.transports(PolicyScenarioBody, "Policy")
