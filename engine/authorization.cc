@@ -26,6 +26,29 @@ Bytes Concat(std::initializer_list<ByteSpan> parts) {
   return out;
 }
 
+// Part 1 §16.6.5: a session's command HMAC over cpHash, the nonces and its attributes; the
+// first session also covers the nonceTPM of other sessions used for decryption and encryption.
+Result<Bytes> CommandHmac(const std::vector<AuthSession>& sessions, const SessionUse& use,
+                          size_t i, const SecretBytes& key, ByteSpan cp_data) {
+  const AuthSession& s = sessions[i];
+  const Session& session = *s.session;
+  TRY_ASSIGN(Bytes cp_hash, crypto::Hash(session.auth_hash, cp_data));
+  Bytes extra;
+  if (i == 0) {
+    if (use.decrypt && *use.decrypt != 0) {
+      const Bytes& nd = sessions[*use.decrypt].session->nonce_tpm;
+      extra.insert(extra.end(), nd.begin(), nd.end());
+    }
+    if (use.encrypt && *use.encrypt != 0 && use.encrypt != use.decrypt) {
+      const Bytes& ne = sessions[*use.encrypt].session->nonce_tpm;
+      extra.insert(extra.end(), ne.begin(), ne.end());
+    }
+  }
+  uint8_t attrs = s.attributes;
+  Bytes data = Concat({cp_hash, s.nonce.span(), session.nonce_tpm, extra, ByteSpan(&attrs, 1)});
+  return crypto::Hmac(session.auth_hash, key, data);
+}
+
 }  // namespace
 
 SecretBytes Tpm::SessionValue(const Session& s, ByteSpan auth) {
@@ -71,8 +94,19 @@ Result<SessionUse> Tpm::CheckSessions(const CommandDef& def, std::vector<AuthSes
     }
     s.session = &it->second;
     if ((s.attributes & kAuditBits) != 0) {
-      // TODO(#5): audit sessions arrive with the attestation work.
-      return Rc::Attributes.Session(n);
+      // Part 2 §8.4: auditExclusive and auditReset only with audit; one audit session per
+      // command, never a policy session (Part 1 §17.1), though an HMAC session may also
+      // authorize (Part 2 §8.4, audit bit).
+      if ((s.attributes & wire::TpmaSession::Audit) == 0 || s.session->is_policy() ||
+          use.audit) {
+        return Rc::Attributes.Session(n);
+      }
+      use.audit = i;
+    }
+    if (i >= auth_handles &&
+        (s.attributes & (wire::TpmaSession::Decrypt | wire::TpmaSession::Encrypt |
+                         wire::TpmaSession::Audit)) == 0) {
+      return Rc::Attributes.Session(n);  // Part 3 §5.5: a session must have a purpose
     }
     if (s.session->type == TpmSe::Trial && i < auth_handles) {
       return Rc::Attributes.Session(n);  // a trial session computes digests, never authorizes
@@ -97,6 +131,11 @@ Result<SessionUse> Tpm::CheckSessions(const CommandDef& def, std::vector<AuthSes
       }
       use.encrypt = i;
     }
+  }
+  // Part 1 §17.3: auditExclusive gates the command on the session being exclusive now.
+  if (use.audit && (sessions[*use.audit].attributes & wire::TpmaSession::AuditExclusive) != 0 &&
+      reset_.exclusive_audit_session != sessions[*use.audit].handle) {
+    return Rc::Exclusive;
   }
   return use;
 }
@@ -157,25 +196,24 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
     if (key.empty() && s.hmac.empty()) {
       continue;  // Part 1 §16.6.16: no HMAC is needed when its key would be empty
     }
-    TRY_ASSIGN(Bytes cp_hash, crypto::Hash(session.auth_hash, cp_data));
-    Bytes extra;
-    if (i == 0) {
-      // Part 1 §16.6.5: the first authorization also covers the nonceTPM of other sessions
-      // used for decryption and encryption.
-      if (use.decrypt && *use.decrypt != 0) {
-        const Bytes& nd = sessions[*use.decrypt].session->nonce_tpm;
-        extra.insert(extra.end(), nd.begin(), nd.end());
-      }
-      if (use.encrypt && *use.encrypt != 0 && use.encrypt != use.decrypt) {
-        const Bytes& ne = sessions[*use.encrypt].session->nonce_tpm;
-        extra.insert(extra.end(), ne.begin(), ne.end());
-      }
-    }
-    uint8_t attrs = s.attributes;
-    Bytes data = Concat({cp_hash, s.nonce.span(), session.nonce_tpm, extra, ByteSpan(&attrs, 1)});
-    TRY_ASSIGN(Bytes expected, crypto::Hmac(session.auth_hash, key, data));
+    TRY_ASSIGN(Bytes expected, CommandHmac(sessions, use, i, key, cp_data));
     if (!ConstantTimeEqual(expected, s.hmac.span())) {
       return AuthFailure(entity, n);
+    }
+  }
+  // Sessions only for audit or parameter encryption are HMAC sessions too, keyed with an
+  // Empty authValue (Part 1 §17.1); a bound or salted one protects the command's integrity.
+  for (size_t i = auth_handles; i < sessions.size(); ++i) {
+    if (sessions[i].session == nullptr) {
+      continue;
+    }
+    SecretBytes key = SessionValue(*sessions[i].session, {});
+    if (key.empty() && sessions[i].hmac.empty()) {
+      continue;
+    }
+    TRY_ASSIGN(Bytes expected, CommandHmac(sessions, use, i, key, cp_data));
+    if (!ConstantTimeEqual(expected, sessions[i].hmac.span())) {
+      return Rc::BadAuth.Session(static_cast<uint32_t>(i + 1));  // no entity: not a DA failure
     }
   }
   for (size_t i = 0; i < auth_handles; ++i) {

@@ -61,6 +61,21 @@ Result<std::vector<AuthSession>> ParseAuthArea(wire::Reader& r) {
   return sessions;
 }
 
+// An audit digest's update (Part 1 §17.1 and §32): digest := H(digest || cpHash || rpHash).
+void ExtendAudit(uint16_t alg, Bytes& digest, ByteSpan cp_data, ByteSpan rp_data) {
+  auto cp_hash = crypto::Hash(alg, cp_data);
+  auto rp_hash = crypto::Hash(alg, rp_data);
+  if (!cp_hash.ok() || !rp_hash.ok()) {
+    return;  // the algorithm was checked when it was chosen
+  }
+  Bytes data = digest;
+  data.insert(data.end(), cp_hash->begin(), cp_hash->end());
+  data.insert(data.end(), rp_hash->begin(), rp_hash->end());
+  if (auto next = crypto::Hash(alg, data); next.ok()) {
+    digest = std::move(next).value();
+  }
+}
+
 }  // namespace
 
 Bytes Tpm::Execute(std::span<const uint8_t> command, uint8_t locality) noexcept {
@@ -201,14 +216,19 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
   ctx.code = code;
   ctx.handle_bytes = *handle_bytes;
   ctx.params = wire::Reader(plain);
+  skip_command_audit_ = false;
   auto result = def->run(*this, ctx);
   UpdateNvClock();
-  if (auto st = Persist(); !st.ok()) {
-    EnterFailureMode("cannot commit state: " + st.message());
-    return ErrorResponse(Rc::Failure);
-  }
+  // Every change the command made is durable before any response goes out.
+  auto commit = [&] {
+    Status st = Persist();
+    if (!st.ok()) {
+      EnterFailureMode("cannot commit state: " + st.message());
+    }
+    return st.ok();
+  };
   if (!result.ok()) {
-    return ErrorResponse(result.error());
+    return ErrorResponse(commit() ? result.error() : Rc::Failure);
   }
 
   wire::Writer w;
@@ -218,7 +238,7 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
   w.Raw(ctx.response_handles.bytes());
   Bytes rsp_params = ctx.response_params.Take();
   if (tag == TpmSt::Sessions) {
-    // Roll the nonces, encrypt the first response parameter, then HMAC the response.
+    // Roll the nonces and encrypt the first response parameter.
     for (auto& s : sessions) {
       if (s.session != nullptr) {
         s.session->nonce_caller = s.nonce.data;
@@ -229,13 +249,17 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
       if (auto st = CryptParameter(sessions[*use.encrypt], use, *use.encrypt, auth_entity,
                                    rsp_params, /*command=*/false);
           !st.ok()) {
-        return ErrorResponse(st.error());
+        return ErrorResponse(commit() ? st.error() : Rc::Failure);
       }
     }
-    Bytes rp_data;
-    AppendBe32(rp_data, 0);  // responseCode: success
-    AppendBe32(rp_data, code);
-    rp_data.insert(rp_data.end(), rsp_params.begin(), rsp_params.end());
+  }
+  // rpHash data (Part 1 §16.6.?): responseCode (success) || commandCode || parameters as sent.
+  Bytes rp_data;
+  AppendBe32(rp_data, 0);
+  AppendBe32(rp_data, code);
+  rp_data.insert(rp_data.end(), rsp_params.begin(), rsp_params.end());
+  RecordAudit(*def, sessions, use, cp_data, rp_data);
+  if (tag == TpmSt::Sessions) {
     w.U32(static_cast<uint32_t>(rsp_params.size()));
     w.Raw(rsp_params);
     for (size_t i = 0; i < sessions.size(); ++i) {
@@ -253,6 +277,10 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
       w.U16(static_cast<uint16_t>(hmac.size()));
       w.Raw(hmac);
     }
+    if (use.audit) {
+      // Part 1 §17.1: once a session audits, its bind value is lost.
+      sessions[*use.audit].session->bound = false;
+    }
     for (size_t i = 0; i < sessions.size(); ++i) {
       if (sessions[i].session != nullptr && sessions[i].session->is_policy()) {
         policy::AfterUse(*this, *sessions[i].session, i < use.auth_handles);
@@ -260,15 +288,75 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
     }
     for (const auto& s : sessions) {
       if (s.session != nullptr && (s.attributes & wire::TpmaSession::ContinueSession) == 0) {
+        if (reset_.exclusive_audit_session == s.handle) {
+          reset_.exclusive_audit_session = 0;
+        }
         reset_.sessions.erase(s.handle);
       }
     }
   } else {
     w.Raw(rsp_params);
   }
+  if (!commit()) {
+    return ErrorResponse(Rc::Failure);
+  }
   Bytes out = w.Take();
   StoreBe32(&out[size_mark - 4], static_cast<uint32_t>(out.size()));
   return out;
+}
+
+void Tpm::RecordAudit(const CommandDef& def, std::vector<AuthSession>& sessions,
+                      const SessionUse& use, ByteSpan cp_data, ByteSpan rp_data) {
+  uint32_t& exclusive = reset_.exclusive_audit_session;
+  if (use.audit) {
+    AuthSession& s = sessions[*use.audit];
+    Session& session = *s.session;
+    // Part 1 §17.2: the first audit, or auditReset, starts the digest afresh and makes the
+    // session the exclusive one.
+    if (!session.audit || (s.attributes & wire::TpmaSession::AuditReset) != 0) {
+      session.audit = true;
+      session.audit_digest.assign(crypto::DigestSize(session.auth_hash), 0);
+      exclusive = s.handle;
+    }
+    ExtendAudit(session.auth_hash, session.audit_digest, cp_data, rp_data);
+  }
+  // Any other command that may carry sessions ends the exclusivity; the context commands,
+  // Startup and ReadClock do not (Part 1 §17.2).
+  if ((def.flags & kNoSessions) == 0 && def.code != TpmCc::ReadClock &&
+      (!use.audit || sessions[*use.audit].handle != exclusive)) {
+    exclusive = 0;
+  }
+  if (use.audit) {
+    // Part 2 §8.4: auditReset is CLEAR in a response, auditExclusive tells exclusivity.
+    AuthSession& s = sessions[*use.audit];
+    s.attributes &= static_cast<uint8_t>(
+        ~(wire::TpmaSession::AuditReset | wire::TpmaSession::AuditExclusive));
+    if (exclusive == s.handle) {
+      s.attributes |= wire::TpmaSession::AuditExclusive;
+    }
+  }
+
+  // Command audit (Part 1 §32; Part 3 §21.1): not in Failure mode, never TPM2_Shutdown.
+  PersistentState& p = persistent_;
+  if (skip_command_audit_ || failure_mode_ || def.code == TpmCc::Shutdown ||
+      p.audit_commands.count(def.code) == 0) {
+    return;
+  }
+  if (p.audit_digest.empty()) {
+    // A new audit log: the counter counts logs, so a missing one shows.
+    ++p.audit_counter;
+    p.audit_digest.assign(crypto::DigestSize(p.audit_alg), 0);
+  }
+  ExtendAudit(p.audit_alg, p.audit_digest, cp_data, rp_data);
+}
+
+Bytes Tpm::AuditedCommandsDigest() const {
+  Bytes codes;
+  for (uint32_t cc : persistent_.audit_commands) {
+    AppendBe32(codes, cc);
+  }
+  auto digest = crypto::Hash(persistent_.audit_alg, codes);
+  return digest.ok() ? std::move(digest).value() : Bytes{};
 }
 
 }  // namespace tpm2emu::engine

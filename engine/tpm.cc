@@ -222,6 +222,18 @@ nvstore::Records Tpm::EncodeRecords() {
     PutSelections(w, persistent_.pending_allocation);
     out["pcr_allocation"] = w.Take();
   }
+  {
+    wire::Writer w;
+    w.U8(kRecordVersion);
+    w.U16(persistent_.audit_alg);
+    w.U64(persistent_.audit_counter);
+    PutSecret(w, persistent_.audit_digest);
+    w.U32(static_cast<uint32_t>(persistent_.audit_commands.size()));
+    for (uint32_t cc : persistent_.audit_commands) {
+      w.U32(cc);
+    }
+    out["audit"] = w.Take();
+  }
   nv::Encode(*this, out);
   for (const auto& [handle, obj] : persistent_.objects) {
     char key[16];
@@ -328,6 +340,26 @@ Status Tpm::DecodeRecords(const nvstore::Records& records) {
     if (!ok || !r.empty()) {
       return corrupt("saved_state");
     }
+  }
+  if (const Bytes* b = get("audit"); b != nullptr) {  // absent in states from before audit
+    wire::Reader r(*b);
+    uint8_t v = 0;
+    uint32_t count = 0;
+    SecretBytes digest;
+    bool ok = r.U8(v).ok() && v == kRecordVersion && r.U16(persistent_.audit_alg).ok() &&
+              r.U64(persistent_.audit_counter).ok() && GetSecret(r, digest).ok() &&
+              r.U32(count).ok() && count <= r.remaining() / 4;
+    persistent_.audit_commands.clear();
+    for (uint32_t i = 0; ok && i < count; ++i) {
+      uint32_t cc = 0;
+      ok = r.U32(cc).ok();
+      persistent_.audit_commands.insert(cc);
+    }
+    if (!ok || !r.empty() || !crypto::IsHashSupported(persistent_.audit_alg)) {
+      return corrupt("audit");
+    }
+    persistent_.audit_digest = ToBytes(digest.span());
+    persistent_.audit_commands.insert(TpmCc::SetCommandCodeAuditStatus);
   }
   TRY(nv::Decode(*this, records));
   for (auto it = records.lower_bound("obj/"); it != records.end() && it->first.rfind("obj/", 0) == 0;
@@ -942,9 +974,12 @@ StatusOr<Bytes> Tpm::SaveVolatile() {
     w.U32(ses.pcr_update_counter);
     w.U64(ses.start_time_ms);
     w.U64(ses.timeout_ms);
+    w.U8(ses.audit ? 1 : 0);
+    PutSecret(w, ses.audit_digest);
   }
   w.U64(reset_.context_counter);
   w.U32(reset_.next_transient);
+  w.U32(reset_.exclusive_audit_session);
   return w.Take();
 }
 
@@ -982,7 +1017,8 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
     uint32_t h = 0;
     uint8_t flags = 0;
     uint8_t policy_flags = 0;
-    SecretBytes nt, nc, bn, pd, cp;
+    uint8_t audit = 0;
+    SecretBytes nt, nc, bn, pd, cp, ad;
     ok = r.U32(h).ok() && r.U8(ses.type).ok() && r.U16(ses.auth_hash).ok() &&
          GetSecret(r, ses.session_key).ok() && GetSecret(r, nt).ok() && GetSecret(r, nc).ok() &&
          wire::Unmarshal(r, ses.symmetric).ok() && GetSecret(r, bn).ok() &&
@@ -991,7 +1027,9 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
          r.U8(ses.cp_hash_kind).ok() && r.U32(ses.command_code).ok() &&
          r.U8(ses.command_locality).ok() && r.U8(policy_flags).ok() &&
          r.U32(ses.pcr_update_counter).ok() && r.U64(ses.start_time_ms).ok() &&
-         r.U64(ses.timeout_ms).ok();
+         r.U64(ses.timeout_ms).ok() && r.U8(audit).ok() && GetSecret(r, ad).ok();
+    ses.audit = audit != 0;
+    ses.audit_digest = ToBytes(ad.span());
     ses.cp_hash = ToBytes(cp.span());
     ses.pp_required = (policy_flags & 1) != 0;
     ses.check_nv_written = (policy_flags & 2) != 0;
@@ -1010,7 +1048,8 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
       reset.sessions.emplace(h, std::move(ses));
     }
   }
-  ok = ok && r.U64(reset.context_counter).ok() && r.U32(reset.next_transient).ok() && r.empty();
+  ok = ok && r.U64(reset.context_counter).ok() && r.U32(reset.next_transient).ok() &&
+       r.U32(reset.exclusive_audit_session).ok() && r.empty();
   if (!ok || (started != 0 && pcrs.size() != persistent_.pcr_allocation.size())) {
     return CorruptError("saved volatile TPM state is malformed");
   }

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -66,6 +67,13 @@ struct PersistentState {
   uint32_t lockout_recovery_s = 1000;
   uint64_t lockout_auth_locked_until_ms = 0;  // in Clock time; 0 = not locked
   uint64_t last_recovery_ms = 0;              // Clock time of the last forgiven failure
+  // Command audit (Part 1 §32): the audited commands (TPM2_SetCommandCodeAuditStatus always
+  // among them), the audit hash, the count of audit logs started, and the audit digest
+  // register (empty while no log is open).
+  uint16_t audit_alg = TpmAlg::Sha256;
+  std::set<uint32_t> audit_commands = {TpmCc::SetCommandCodeAuditStatus};
+  uint64_t audit_counter = 0;
+  Bytes audit_digest;
 };
 
 // Volatile state cleared by a TPM Reset (Startup(CLEAR) without a saved state).
@@ -82,6 +90,7 @@ struct ResetState {
   uint32_t next_transient = 0x80000000;
   std::map<uint32_t, Session> sessions;        // session handle -> session
   uint64_t context_counter = 0;                // TPMS_CONTEXT.sequence of the next save
+  uint32_t exclusive_audit_session = 0;        // Part 1 §17.2; 0: none
 };
 
 // Volatile state cleared by a TPM Reset or Restart.
@@ -106,6 +115,7 @@ struct AuthSession {
 struct SessionUse {
   std::optional<size_t> decrypt;
   std::optional<size_t> encrypt;
+  std::optional<size_t> audit;
   size_t auth_handles = 0;
 };
 
@@ -210,6 +220,10 @@ class Tpm final : public TpmInstance {
   size_t LoadedObjectCount() const { return reset_.objects.size(); }
 
   uint32_t self_test_result() const { return self_test_result_; }
+  // TPM2_SetCommandCodeAuditStatus changing the audit hash is not itself audited.
+  void SkipCommandAudit() { skip_command_audit_ = true; }
+  // Part 1 §32: the digest of the audited command codes (TPMS_COMMAND_AUDIT_INFO.commandDigest).
+  Bytes AuditedCommandsDigest() const;
 
  private:
   Bytes ExecuteChecked(std::span<const uint8_t> command);
@@ -247,6 +261,10 @@ class Tpm final : public TpmInstance {
   nvstore::Records EncodeRecords();
   Status DecodeRecords(const nvstore::Records& records);
   void EnterFailureMode(const std::string& why);
+  // After a successful command: the audit session's digest and the exclusive audit session
+  // (Part 1 §17), and the command audit digest (Part 1 §32).
+  void RecordAudit(const CommandDef& def, std::vector<AuthSession>& sessions,
+                   const SessionUse& use, ByteSpan cp_data, ByteSpan rp_data);
 
   nvstore::Store& store_;
   Clock& clock_;
@@ -267,6 +285,7 @@ class Tpm final : public TpmInstance {
   bool nv_available_ = true;
   bool physical_presence_ = false;
   bool cancel_ = false;
+  bool skip_command_audit_ = false;
   bool established_ = false;
   bool clock_safe_ = true;
   uint8_t locality_ = 0;

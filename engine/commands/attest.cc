@@ -3,6 +3,7 @@
 #include "crypto/hash.h"
 #include "crypto/kdf.h"
 #include "crypto/symmetric.h"
+#include "engine/command.h"
 #include "engine/commands/commands.h"
 #include "engine/state/object_util.h"
 #include "engine/tpm.h"
@@ -74,6 +75,7 @@ Result<AttestOut> MakeAttest(Tpm& tpm, uint32_t sign_handle, uint32_t sign_handl
   return out;
 }
 
+// A TPM2B_NAME or TPM2B_DIGEST.
 void PutName(wire::Writer& w, ByteSpan name) {
   w.U16(static_cast<uint16_t>(name.size()));
   w.Raw(name);
@@ -152,6 +154,79 @@ Result<AttestOut> GetTime(Tpm& tpm, const GetTimeIn& in) {
   body.U64(FirmwareVersion(tpm));
   return MakeAttest(tpm, in.sign_handle, 2, in.in_scheme.value, 2, TpmSt::AttestTime,
                     in.qualifying_data, body.bytes());
+}
+
+// Part 3 §18.5 TPM2_GetSessionAuditDigest: TPMS_SESSION_AUDIT_INFO of an audit session. The
+// digest signed is the one before this command (the dispatcher extends it afterwards).
+Result<AttestOut> GetSessionAuditDigest(Tpm& tpm, const GetSessionAuditDigestIn& in) {
+  if (in.privacy_admin_handle != TpmRh::Endorsement) {
+    return Rc::Value.Handle(1);
+  }
+  if (static_cast<uint8_t>(in.session_handle >> 24) != TpmHt::HmacSession) {
+    return Rc::Value.Handle(3);  // TPMI_SH_HMAC
+  }
+  ResetState& r = tpm.reset_state();
+  auto it = r.sessions.find(in.session_handle);
+  if (it == r.sessions.end()) {
+    return Rc::ReferenceH(2);
+  }
+  if (!it->second.audit) {
+    return Rc::Type.Handle(3);
+  }
+  wire::Writer body;
+  body.U8(r.exclusive_audit_session == in.session_handle ? 1 : 0);
+  PutName(body, it->second.audit_digest);  // TPM2B_DIGEST
+  return MakeAttest(tpm, in.sign_handle, 2, in.in_scheme.value, 2, TpmSt::AttestSessionAudit,
+                    in.qualifying_data, body.bytes());
+}
+
+// Part 3 §18.6 TPM2_GetCommandAuditDigest: TPMS_COMMAND_AUDIT_INFO; a signed report ends the
+// audit log (the digest is cleared, and the next audited command starts a new one).
+Result<AttestOut> GetCommandAuditDigest(Tpm& tpm, const GetTimeIn& in) {
+  if (in.privacy_admin_handle != TpmRh::Endorsement) {
+    return Rc::Value.Handle(1);
+  }
+  PersistentState& p = tpm.persistent();
+  wire::Writer body;
+  body.U64(p.audit_counter);
+  body.U16(p.audit_alg);
+  PutName(body, p.audit_digest);
+  PutName(body, tpm.AuditedCommandsDigest());
+  TRY_ASSIGN(AttestOut out, MakeAttest(tpm, in.sign_handle, 2, in.in_scheme.value, 2,
+                                       TpmSt::AttestCommandAudit, in.qualifying_data,
+                                       body.bytes()));
+  if (in.sign_handle != TpmRh::Null) {
+    p.audit_digest.clear();
+  }
+  return out;
+}
+
+// Part 3 §21.2 TPM2_SetCommandCodeAuditStatus: either a new audit hash (which clears the
+// digest and is not itself audited) or changes to the list, never both.
+Result<Empty> SetCommandCodeAuditStatus(Tpm& tpm, const SetCommandCodeAuditStatusIn& in) {
+  PersistentState& p = tpm.persistent();
+  if (in.audit_alg != TpmAlg::Null && in.audit_alg != p.audit_alg) {
+    if (!in.set_list.items.empty() || !in.clear_list.items.empty()) {
+      return Rc::Value.Param(1);
+    }
+    p.audit_alg = in.audit_alg;
+    p.audit_digest.clear();
+    tpm.SkipCommandAudit();
+    return Empty{};
+  }
+  // Setting comes first, so a command in both lists ends up not audited; codes of commands
+  // that are not implemented are ignored, as is clearing this command itself.
+  for (uint32_t cc : in.set_list.items) {
+    if (FindCommand(cc) != nullptr) {
+      p.audit_commands.insert(cc);
+    }
+  }
+  for (uint32_t cc : in.clear_list.items) {
+    if (cc != TpmCc::SetCommandCodeAuditStatus) {
+      p.audit_commands.erase(cc);
+    }
+  }
+  return Empty{};
 }
 
 // Part 3 §31.16 TPM2_NV_Certify: size 0 and offset 0 certify a digest of the whole index

@@ -177,8 +177,8 @@ std::vector<std::pair<uint32_t, uint32_t>> TpmProperties(Tpm& tpm) {
       {TpmPt::LockoutInterval, p.recovery_time_s},
       {TpmPt::LockoutRecovery, p.lockout_recovery_s},
       {TpmPt::NvWriteRecovery, 0},
-      {TpmPt::AuditCounter0, 0},
-      {TpmPt::AuditCounter1, 0},
+      {TpmPt::AuditCounter0, static_cast<uint32_t>(p.audit_counter >> 32)},
+      {TpmPt::AuditCounter1, static_cast<uint32_t>(p.audit_counter)},
   };
 }
 
@@ -307,9 +307,14 @@ Result<GetCapabilityOut> GetCapability(Tpm& tpm, const GetCapabilityIn& in) {
     }
     case TpmCap::PpCommands:
     case TpmCap::AuditCommands: {
-      std::vector<uint32_t> none;  // no command needs PP; command audit is not implemented yet
+      // No command needs physical presence here; the audited ones are the owner's choice.
+      std::vector<uint32_t> codes;
+      if (in.capability == TpmCap::AuditCommands) {
+        const auto& audited = tpm.persistent().audit_commands;
+        codes.assign(audited.begin(), audited.end());
+      }
       out.more_data = WriteList(
-          w, none, [](uint32_t c) { return c; }, property, count, kCapData / 4,
+          w, codes, [](uint32_t c) { return c; }, property, count, kCapData / 4,
           [&](uint32_t c) { w.U32(c); });
       break;
     }

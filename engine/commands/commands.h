@@ -768,6 +768,56 @@ struct GetTimeIn {
                                              &GetTimeIn::in_scheme};
 };
 Result<AttestOut> GetTime(Tpm& tpm, const GetTimeIn& in);
+// Part 3 §18.5 TPM2_GetSessionAuditDigest
+struct GetSessionAuditDigestIn {
+  static constexpr size_t kHandles = 3;
+  uint32_t privacy_admin_handle = 0;  // TPMI_RH_ENDORSEMENT
+  uint32_t sign_handle = 0;           // TPMI_DH_OBJECT+
+  uint32_t session_handle = 0;        // TPMI_SH_HMAC
+  wire::Tpm2bData qualifying_data;
+  wire::TpmtSigScheme in_scheme;
+  static constexpr auto kFields =
+      std::tuple{&GetSessionAuditDigestIn::privacy_admin_handle,
+                 &GetSessionAuditDigestIn::sign_handle, &GetSessionAuditDigestIn::session_handle,
+                 &GetSessionAuditDigestIn::qualifying_data, &GetSessionAuditDigestIn::in_scheme};
+};
+Result<AttestOut> GetSessionAuditDigest(Tpm& tpm, const GetSessionAuditDigestIn& in);
+// Part 3 §18.6 TPM2_GetCommandAuditDigest: the same parameters as TPM2_GetTime.
+Result<AttestOut> GetCommandAuditDigest(Tpm& tpm, const GetTimeIn& in);
+// Part 3 §21.2 TPM2_SetCommandCodeAuditStatus
+struct SetCommandCodeAuditStatusIn {
+  static constexpr size_t kHandles = 1;
+  wire::TpmiRhProvision auth;
+  wire::TpmiAlgHashOrNull audit_alg;
+  wire::TpmlCc set_list;
+  wire::TpmlCc clear_list;
+  static constexpr auto kFields =
+      std::tuple{&SetCommandCodeAuditStatusIn::auth, &SetCommandCodeAuditStatusIn::audit_alg,
+                 &SetCommandCodeAuditStatusIn::set_list, &SetCommandCodeAuditStatusIn::clear_list};
+};
+Result<Empty> SetCommandCodeAuditStatus(Tpm& tpm, const SetCommandCodeAuditStatusIn& in);
+// Part 3 §18.8 TPM2_CertifyX509
+struct CertifyX509In {
+  static constexpr size_t kHandles = 2;
+  wire::TpmiDhObject object_handle;
+  wire::TpmiDhObject sign_handle;
+  wire::Tpm2bData reserved;
+  wire::TpmtSigScheme in_scheme;
+  wire::Tpm2bMaxBuffer partial_certificate;
+  static constexpr auto kFields =
+      std::tuple{&CertifyX509In::object_handle, &CertifyX509In::sign_handle,
+                 &CertifyX509In::reserved, &CertifyX509In::in_scheme,
+                 &CertifyX509In::partial_certificate};
+};
+struct CertifyX509Out {
+  wire::Tpm2bMaxBuffer added_to_certificate;
+  wire::Tpm2bDigest tbs_digest;
+  wire::TpmtSignature signature;
+  static constexpr auto kFields = std::tuple{&CertifyX509Out::added_to_certificate,
+                                             &CertifyX509Out::tbs_digest,
+                                             &CertifyX509Out::signature};
+};
+Result<CertifyX509Out> CertifyX509(Tpm& tpm, const CertifyX509In& in);
 // Part 3 §31.16 TPM2_NV_Certify
 struct NvCertifyIn {
   static constexpr size_t kHandles = 3;

@@ -174,7 +174,9 @@ Result<Empty> Clear(Tpm& tpm, const ClearIn& in) {
   tpm.SetClockSafe(true);
   ++tpm.reset_state().pcr_update_counter;
   nv::OnClear(tpm);
-  // TODO(#4): evict owner persistent objects.
+  // Part 1 §32: TPM2_Clear resets the audit counter; the open audit log ends with it.
+  p.audit_counter = 0;
+  p.audit_digest.clear();
   return Empty{};
 }
 

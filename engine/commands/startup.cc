@@ -21,6 +21,7 @@ Result<Empty> Startup(Tpm& tpm, const StartupIn& in) {
   bool restart = !resume && saved;
   if (!p.orderly) {
     tpm.SetClockSafe(false);  // the NV copy of Clock may lag what was reported before
+    p.audit_digest.clear();   // Part 1 §32: an unorderly power loss ends the audit log
   }
   if (resume || restart) {
     ++p.restart_count;

@@ -57,6 +57,10 @@ struct Session {
   // the context with this sequence number can load it again.
   bool loaded = true;
   uint64_t context_sequence = 0;
+  // Audit (Part 1 §17): set once the session has audited a command; its digest is extended
+  // with cpHash || rpHash of each command it audits.
+  bool audit = false;
+  Bytes audit_digest;
   bool is_policy() const { return type == TpmSe::Policy || type == TpmSe::Trial; }
   // Back to the policy context of a new session (TPM2_PolicyRestart), keeping startTime.
   void ResetPolicy() {

@@ -190,6 +190,7 @@ struct TpmtTkHashcheck {
 
 // Part 2 §10.9 lists
 using TpmlDigest = List<Tpm2bDigest, 8>;
+using TpmlCc = List<uint32_t, 256>;  // MAX_CAP_CC
 using TpmlDigestValues = List<TpmtHa, kHashCount>;
 using TpmlPcrSelection = List<TpmsPcrSelection, kHashCount>;
 

@@ -251,7 +251,9 @@ TEST_F(EsysObjectTest, ContextSaveAndLoadOfObjectsAndSessions) {
   ASSERT_EQ(Esys_ContextSave(ctx_, session, &session_ctx), TSS2_RC_SUCCESS);
   ESYS_TR session2 = ESYS_TR_NONE;
   ASSERT_EQ(Esys_ContextLoad(ctx_, session_ctx, &session2), TSS2_RC_SUCCESS);
-  ASSERT_EQ(Esys_TRSess_SetAttributes(ctx_, session2, TPMA_SESSION_CONTINUESESSION, 0xFF),
+  // Not authorizing anything, the session needs a purpose (Part 3 §5.5): here, audit.
+  ASSERT_EQ(Esys_TRSess_SetAttributes(ctx_, session2,
+                                      TPMA_SESSION_CONTINUESESSION | TPMA_SESSION_AUDIT, 0xFF),
             TSS2_RC_SUCCESS);
   TPM2B_DIGEST* random = nullptr;
   ASSERT_EQ(Esys_GetRandom(ctx_, session2, ESYS_TR_NONE, ESYS_TR_NONE, 8, &random),
