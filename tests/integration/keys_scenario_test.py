@@ -434,6 +434,83 @@ class KeysScenarioBody:
             self.assertNotEqual(self.shared["owner-ecc"], after_ecc,
                                 "owner ECC primary unchanged by tpm2_clear")
 
+    @staticmethod
+    def _attested(msg):
+        """The type and the type-specific body of a TPMS_ATTEST (Part 2 §10.12.12)."""
+        at = 6  # magic, type
+        for _ in range(2):  # qualifiedSigner, extraData
+            at += 2 + int.from_bytes(msg[at:at + 2], "big")
+        return int.from_bytes(msg[4:6], "big"), msg[at + 17 + 8:]  # clockInfo, firmware
+
+    @staticmethod
+    def _audit_extend(digest, cc, params, response):
+        """digest := H(digest || cpHash || rpHash) (Part 1 §17.1, §32), handle-less commands."""
+        cp = hashlib.sha256(cc.to_bytes(4, "big") + params).digest()
+        rp = hashlib.sha256(bytes(4) + cc.to_bytes(4, "big") + response).digest()
+        return hashlib.sha256(digest + cp + rp).digest()
+
+    def _verify(self, pem, msg, sig):
+        self.openssl("dgst", "-sha256", "-verify", pem, "-signature", self.p(sig), self.p(msg))
+
+    def test_17_audit(self):
+        _, ak = self._ak()
+        ak_pem = self.pem_of(ak, "ak.pem")
+        get_random = 0x17B
+
+        # Session audit: two audited GetRandom calls, then a signed report of the digest.
+        self.tool("tpm2_startauthsession", "-S", self.p("audit.ctx"), "--audit-session")
+        digest = bytes(32)
+        for i in range(2):
+            self.tool("tpm2_getrandom", "8", "-S", self.p("audit.ctx"),
+                      "-o", self.p(f"audit-r{i}.bin"))
+            random = self.read_file(f"audit-r{i}.bin")
+            digest = self._audit_extend(digest, get_random, b"\x00\x08", b"\x00\x08" + random)
+        self.tool("tpm2_getsessionauditdigest", "-c", ak, "-g", "sha256", "-f", "plain",
+                  "-S", self.p("audit.ctx"), "-q", "cafe",
+                  "-m", self.p("sa.msg"), "-s", self.p("sa.sig"))
+        self._verify(ak_pem, "sa.msg", "sa.sig")
+        kind, body = self._attested(self.read_file("sa.msg"))
+        self.assertEqual(kind, 0x8016, "TPM_ST_ATTEST_SESSION_AUDIT")
+        # exclusiveSession: the tools run other commands in between (not exclusive), but it
+        # is a TPMI_YES_NO either way.
+        self.assertIn(body[0], (0, 1), "exclusiveSession")
+        self.assertEqual(body[1:3], b"\x00\x20")
+        self.assertEqual(body[3:35].hex(), digest.hex(), "session audit digest")
+        self.tool("tpm2_flushcontext", self.p("audit.ctx"))
+
+        # Command audit: a signed report ends the log, so the next one covers exactly the
+        # GetRandom in between, in a new log (the counter moves on by one).
+        self.tool("tpm2_setcommandauditstatus", "TPM2_CC_GetRandom")
+        self.tool("tpm2_getcommandauditdigest", "-c", ak, "-g", "sha256", "-f", "plain",
+                  "-m", self.p("ca0.msg"), "-s", self.p("ca0.sig"))
+        self._verify(ak_pem, "ca0.msg", "ca0.sig")
+        self.tool("tpm2_getrandom", "8", "-o", self.p("audit-r2.bin"))
+        random = self.read_file("audit-r2.bin")
+        self.tool("tpm2_getcommandauditdigest", "-c", ak, "-g", "sha256", "-f", "plain",
+                  "-m", self.p("ca1.msg"), "-s", self.p("ca1.sig"))
+        self._verify(ak_pem, "ca1.msg", "ca1.sig")
+        counters = []
+        for name in ("ca0.msg", "ca1.msg"):
+            kind, body = self._attested(self.read_file(name))
+            self.assertEqual(kind, 0x8015, "TPM_ST_ATTEST_COMMAND_AUDIT")
+            counters.append(int.from_bytes(body[:8], "big"))
+            self.assertEqual(body[8:10], b"\x00\x0b", "audit hash is SHA-256")
+        self.assertEqual(counters[1], counters[0] + 1, "a new audit log was started")
+        expected = self._audit_extend(bytes(32), get_random, b"\x00\x08", b"\x00\x08" + random)
+        self.assertEqual(body[10:12], b"\x00\x20")
+        self.assertEqual(body[12:44].hex(), expected.hex(), "command audit digest")
+        audited = hashlib.sha256((0x140).to_bytes(4, "big") + get_random.to_bytes(4, "big"))
+        self.assertEqual(body[44:46 + 32].hex(), "0020" + audited.hexdigest(),
+                         "digest of the audited command codes")
+        # Taken off the list again, only SetCommandCodeAuditStatus itself is left.
+        self.tool("tpm2_setcommandauditstatus", "-c", "TPM2_CC_GetRandom")
+        self.tool("tpm2_getcommandauditdigest", "-c", ak, "-g", "sha256", "-f", "plain",
+                  "-m", self.p("ca2.msg"), "-s", self.p("ca2.sig"))
+        self._verify(ak_pem, "ca2.msg", "ca2.sig")
+        _, body = self._attested(self.read_file("ca2.msg"))
+        audited = hashlib.sha256((0x140).to_bytes(4, "big"))
+        self.assertEqual(body[44:46 + 32].hex(), "0020" + audited.hexdigest())
+
 
 class KeysMssimScenario(KeysScenarioBody, unittest.TestCase):
     transport_class = harness.MssimTransport
