@@ -9,8 +9,7 @@
 
 #include "crypto/hash.h"
 #include "engine/base/endian.h"
-#include "tests/engine/esys_client.h"
-#include "tests/engine/test_util.h"
+#include "tests/engine/esys_keys.h"
 
 namespace tpm2emu::engine::test {
 namespace {
@@ -51,13 +50,8 @@ TPMS_ATTEST Attest(const TPM2B_ATTEST& blob) {
 
 Bytes Of(const TPM2B_DIGEST& d) { return Bytes(d.buffer, d.buffer + d.size); }
 
-class EsysAuditTest : public ::testing::Test {
+class EsysAuditTest : public EsysKeysTest {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(client_.init_rc(), TSS2_RC_SUCCESS);
-    ctx_ = client_.ctx();
-  }
-
   ESYS_TR StartSession(TPM2_SE type = TPM2_SE_HMAC) {
     TPMT_SYM_DEF sym{};
     sym.algorithm = TPM2_ALG_NULL;
@@ -151,28 +145,27 @@ class EsysAuditTest : public ::testing::Test {
   }
   // An ECDSA P-256 restricted signing key in the endorsement hierarchy.
   ESYS_TR SigningKey() {
-    TPM2B_PUBLIC tmpl{};
-    tmpl.publicArea.type = TPM2_ALG_ECC;
-    tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
-    tmpl.publicArea.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_RESTRICTED |
-                                       TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_FIXEDTPM |
-                                       TPMA_OBJECT_FIXEDPARENT |
-                                       TPMA_OBJECT_SENSITIVEDATAORIGIN;
-    TPMS_ECC_PARMS& ecc = tmpl.publicArea.parameters.eccDetail;
-    ecc.symmetric.algorithm = TPM2_ALG_NULL;
-    ecc.scheme.scheme = TPM2_ALG_ECDSA;
-    ecc.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-    ecc.curveID = TPM2_ECC_NIST_P256;
-    ecc.kdf.scheme = TPM2_ALG_NULL;
-    TPM2B_SENSITIVE_CREATE sens{};
-    TPM2B_DATA outside{};
-    TPML_PCR_SELECTION pcrs{};
-    ESYS_TR key = ESYS_TR_NONE;
-    EXPECT_EQ(Esys_CreatePrimary(ctx_, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                 ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &key, nullptr,
-                                 nullptr, nullptr, nullptr),
-              TSS2_RC_SUCCESS);
-    return key;
+    TPM2B_PUBLIC tmpl = KeyTemplate(
+        TPM2_ALG_ECC, TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_USERWITHAUTH |
+                          TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                          TPMA_OBJECT_SENSITIVEDATAORIGIN);
+    tmpl.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+    tmpl.publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+    return Primary(tmpl, ESYS_TR_RH_ENDORSEMENT);
+  }
+  // TPM2_GetSessionAuditDigest's response code, for the refusals.
+  TSS2_RC SessionAuditRc(ESYS_TR session) {
+    TPM2B_DATA none{};
+    TPMT_SIG_SCHEME scheme{};
+    scheme.scheme = TPM2_ALG_NULL;
+    TPM2B_ATTEST* info = nullptr;
+    TPMT_SIGNATURE* signature = nullptr;
+    TSS2_RC rc = Esys_GetSessionAuditDigest(ctx_, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_RH_NULL,
+                                            session, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD,
+                                            ESYS_TR_NONE, &none, &scheme, &info, &signature);
+    Esys_Free(info);
+    Esys_Free(signature);
+    return rc;
   }
   // Checks the signature over last_attest_ with the TPM's own TPM2_VerifySignature.
   void VerifyLast(ESYS_TR key, const TPMT_SIGNATURE& signature) {
@@ -187,9 +180,6 @@ class EsysAuditTest : public ::testing::Test {
     Esys_Free(ticket);
   }
 
-  TestTpm tpm_;
-  EsysClient client_{tpm_.tpm()};
-  ESYS_CONTEXT* ctx_ = nullptr;
   TPM2B_ATTEST last_attest_{};
   TPMT_SIGNATURE last_signature_{};
 };
@@ -197,16 +187,7 @@ class EsysAuditTest : public ::testing::Test {
 TEST_F(EsysAuditTest, SessionAuditDigestMatchesSoftwareAndTracksExclusivity) {
   ESYS_TR s = StartSession();
   // Not an audit session yet: TPM_RC_TYPE for the session handle (handle 3).
-  TPM2B_DATA none{};
-  TPMT_SIG_SCHEME scheme{};
-  scheme.scheme = TPM2_ALG_NULL;
-  TPM2B_ATTEST* info = nullptr;
-  TPMT_SIGNATURE* signature = nullptr;
-  EXPECT_EQ(Esys_GetSessionAuditDigest(ctx_, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_RH_NULL, s,
-                                       ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE, &none,
-                                       &scheme, &info, &signature) &
-                0xFFF,
-            Rc::Type.Handle(3).value());
+  EXPECT_EQ(SessionAuditRc(s) & 0xFFF, Rc::Type.Handle(3).value());
 
   SetAttributes(s, TPMA_SESSION_CONTINUESESSION | TPMA_SESSION_AUDIT);
   Bytes expected(32, 0);
@@ -284,18 +265,7 @@ TEST_F(EsysAuditTest, AuditAttributeRules) {
   EXPECT_EQ(Esys_GetRandom(ctx_, s, s2, ESYS_TR_NONE, 8, &out) & 0xFFF,
             Rc::Attributes.Session(2).value());
   // A failed first use does not make an audit session.
-  TPMS_ATTEST attest{};
-  TPM2B_DATA none{};
-  TPMT_SIG_SCHEME scheme{};
-  scheme.scheme = TPM2_ALG_NULL;
-  TPM2B_ATTEST* info = nullptr;
-  TPMT_SIGNATURE* signature = nullptr;
-  EXPECT_EQ(Esys_GetSessionAuditDigest(ctx_, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_RH_NULL, s2,
-                                       ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE, &none,
-                                       &scheme, &info, &signature) &
-                0xFFF,
-            Rc::Type.Handle(3).value());
-  (void)attest;
+  EXPECT_EQ(SessionAuditRc(s2) & 0xFFF, Rc::Type.Handle(3).value());
 }
 
 TEST_F(EsysAuditTest, CommandAuditDigestCounterAndList) {
