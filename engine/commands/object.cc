@@ -317,7 +317,9 @@ Result<CreateLoadedOut> CreateLoaded(Tpm& tpm, const CreateLoadedIn& in) {
 // Part 3 §28.5 TPM2_EvictControl: makes a loaded object persistent, or removes a persistent
 // one. Owner authorization covers the owner range (0x81000000-0x817FFFFF) and objects of the
 // storage and endorsement hierarchies; platform authorization the platform range and
-// hierarchy, and may also evict owner objects.
+// hierarchy, and may evict a persistent object of any range. The checks and their codes
+// follow the order of §28.5.1. Public-only objects (TPM2_LoadExternal without a private part)
+// may be persisted since v1.85.
 Result<Empty> EvictControl(Tpm& tpm, const EvictControlIn& in) {
   constexpr uint32_t kPlatformFirst = 0x81800000;
   if (static_cast<uint8_t>(in.persistent_handle >> 24) != TpmHt::Persistent) {
@@ -327,20 +329,18 @@ Result<Empty> EvictControl(Tpm& tpm, const EvictControlIn& in) {
   PersistentState& p = tpm.persistent();
   TRY_ASSIGN(Object * obj, tpm.FindObject(in.object_handle, 2));
   if (static_cast<uint8_t>(in.object_handle >> 24) == TpmHt::Persistent) {
+    if (in.auth == TpmRh::Owner && in.object_handle >= kPlatformFirst) {
+      return Rc::Range.Handle(2);
+    }
     if (in.object_handle != in.persistent_handle) {
       return Rc::Handle.Param(1);
-    }
-    if (in.auth == TpmRh::Owner && obj->hierarchy == TpmRh::Platform) {
-      return Rc::Hierarchy.Handle(2);
     }
     p.objects.erase(in.object_handle);
     return Empty{};
   }
-  if (obj->sequence || obj->public_only || obj->pub.Has(wire::TpmaObject::StClear)) {
+  if (obj->sequence || obj->hierarchy == TpmRh::Null ||
+      obj->pub.Has(wire::TpmaObject::StClear)) {
     return Rc::Attributes.Handle(2);
-  }
-  if (obj->hierarchy == TpmRh::Null) {
-    return Rc::Hierarchy.Handle(2);
   }
   bool platform_object = obj->hierarchy == TpmRh::Platform;
   if ((in.auth == TpmRh::Owner) == platform_object) {

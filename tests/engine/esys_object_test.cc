@@ -443,6 +443,84 @@ TEST_F(EsysObjectTest, EvictControlPersistsAcrossRestartsAndEvicts) {
   Esys_Free(again);
 }
 
+// Part 3 §28.5 (v1.85): a public-only object may be persisted; one in the NULL hierarchy may
+// not (TPM_RC_ATTRIBUTES); owner authorization cannot evict from the platform range
+// (TPM_RC_RANGE), platform authorization can.
+TEST_F(EsysObjectTest, EvictControlPublicOnlyObjectsAndRanges) {
+  TPM2B_PUBLIC* pub = nullptr;
+  ESYS_TR signer = Primary(EccTemplate(false), ESYS_TR_RH_OWNER, &pub);
+  ESYS_TR external = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_LoadExternal(ctx_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, nullptr, pub,
+                              ESYS_TR_RH_OWNER, &external),
+            TSS2_RC_SUCCESS);
+  TPM2B_NAME* name = nullptr;
+  ASSERT_EQ(Esys_TR_GetName(ctx_, external, &name), TSS2_RC_SUCCESS);
+  ESYS_TR persistent = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_OWNER, external, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                              ESYS_TR_NONE, 0x81000002, &persistent),
+            TSS2_RC_SUCCESS);
+  ESYS_TR null_external = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_LoadExternal(ctx_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, nullptr, pub,
+                              ESYS_TR_RH_NULL, &null_external),
+            TSS2_RC_SUCCESS);
+  ESYS_TR refused = ESYS_TR_NONE;
+  EXPECT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_OWNER, null_external, ESYS_TR_PASSWORD,
+                              ESYS_TR_NONE, ESYS_TR_NONE, 0x81000003, &refused) & 0xFFF,
+            Rc::Attributes.Handle(2).value());
+
+  // A signature by the primary verifies with the persisted public-only copy after a restart.
+  TPM2B_DIGEST digest{};
+  digest.size = 32;
+  std::memset(digest.buffer, 0x24, 32);
+  TPMT_SIG_SCHEME scheme{};
+  scheme.scheme = TPM2_ALG_ECDSA;
+  scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  TPMT_TK_HASHCHECK hashcheck{};
+  hashcheck.tag = TPM2_ST_HASHCHECK;
+  hashcheck.hierarchy = TPM2_RH_NULL;
+  TPMT_SIGNATURE* sig = nullptr;
+  ASSERT_EQ(Esys_Sign(ctx_, signer, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest,
+                      &scheme, &hashcheck, &sig),
+            TSS2_RC_SUCCESS);
+  Restart();
+  ESYS_TR loaded = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_TR_FromTPMPublic(ctx_, 0x81000002, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  &loaded),
+            TSS2_RC_SUCCESS);
+  TPM2B_NAME* loaded_name = nullptr;
+  ASSERT_EQ(Esys_TR_GetName(ctx_, loaded, &loaded_name), TSS2_RC_SUCCESS);
+  EXPECT_EQ(Bytes(loaded_name->name, loaded_name->name + loaded_name->size),
+            Bytes(name->name, name->name + name->size));
+  TPMT_TK_VERIFIED* verified = nullptr;
+  EXPECT_EQ(Esys_VerifySignature(ctx_, loaded, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &digest,
+                                 sig, &verified),
+            TSS2_RC_SUCCESS);
+  Esys_Free(verified);
+
+  // Platform range: owner auth cannot evict it, platform auth can.
+  ESYS_TR platform = Primary(EccTemplate(true), ESYS_TR_RH_PLATFORM);
+  ESYS_TR platform_persistent = ESYS_TR_NONE;
+  ASSERT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_PLATFORM, platform, ESYS_TR_PASSWORD,
+                              ESYS_TR_NONE, ESYS_TR_NONE, 0x81800001, &platform_persistent),
+            TSS2_RC_SUCCESS);
+  ESYS_TR gone = ESYS_TR_NONE;
+  EXPECT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_OWNER, platform_persistent, ESYS_TR_PASSWORD,
+                              ESYS_TR_NONE, ESYS_TR_NONE, 0x81800001, &gone) & 0xFFF,
+            Rc::Range.Handle(2).value());
+  EXPECT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_PLATFORM, platform_persistent, ESYS_TR_PASSWORD,
+                              ESYS_TR_NONE, ESYS_TR_NONE, 0x81800001, &gone),
+            TSS2_RC_SUCCESS);
+  // ...and may evict from the owner range too.
+  EXPECT_EQ(Esys_EvictControl(ctx_, ESYS_TR_RH_PLATFORM, loaded, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                              ESYS_TR_NONE, 0x81000002, &gone),
+            TSS2_RC_SUCCESS);
+  EXPECT_RC(tpm_.Run(Command(TpmCc::ReadPublic).Handle(0x81000002)), Rc::Handle.Handle(1));
+  Esys_Free(pub);
+  Esys_Free(name);
+  Esys_Free(loaded_name);
+  Esys_Free(sig);
+}
+
 TEST(Objects, BadTemplatesGetSpecCodes) {
   TestTpm t;
   auto primary = [&](uint32_t attributes, uint16_t sym) {
