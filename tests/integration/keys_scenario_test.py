@@ -25,6 +25,52 @@ import harness
 LOCKOUT_PASS = "lockpw"
 SIGN_DECRYPT = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt|sign"
 ECDH_ATTRS = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt"
+SIGN_ATTRS = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign"
+
+# NIST P-256 (p, n, G; a = -3), for checking ECC results in Python.
+P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_G = (0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296,
+          0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5)
+
+
+def ec_add(a, b):
+    """Affine P-256 point addition (None is the point at infinity)."""
+    if a is None or b is None:
+        return a or b
+    if a[0] == b[0] and (a[1] + b[1]) % P256_P == 0:
+        return None
+    if a == b:
+        slope = (3 * a[0] * a[0] - 3) * pow(2 * a[1], -1, P256_P) % P256_P
+    else:
+        slope = (b[1] - a[1]) * pow(b[0] - a[0], -1, P256_P) % P256_P
+    x = (slope * slope - a[0] - b[0]) % P256_P
+    return x, (slope * (a[0] - x) - a[1]) % P256_P
+
+
+def ec_mul(k, point):
+    out = None
+    while k:
+        if k & 1:
+            out = ec_add(out, point)
+        point, k = ec_add(point, point), k >> 1
+    return out
+
+
+def ecc_point_bytes(point):
+    """A TPM2B_ECC_POINT."""
+    body = b"".join(len(c).to_bytes(2, "big") + c for c in (v.to_bytes(32, "big") for v in point))
+    return len(body).to_bytes(2, "big") + body
+
+
+def parse_ecc_point(data):
+    """(x, y) from a TPM2B_ECC_POINT."""
+    at, coords = 2, []
+    for _ in range(2):
+        n = int.from_bytes(data[at:at + 2], "big")
+        coords.append(int.from_bytes(data[at + 2:at + 2 + n], "big"))
+        at += 2 + n
+    return tuple(coords)
 AK_ATTRS = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign"
 PERSISTENT = "0x81000001"
 
@@ -510,6 +556,51 @@ class KeysScenarioBody:
         _, body = self._attested(self.read_file("ca2.msg"))
         audited = hashlib.sha256((0x140).to_bytes(4, "big"))
         self.assertEqual(body[44:46 + 32].hex(), "0020" + audited.hexdigest())
+
+    def _public_point(self, ctx):
+        out = self.tool("tpm2_readpublic", "-c", ctx).out
+        return tuple(int(re.search(rf"^\s*{c}: ([0-9a-f]+)$", out, re.M).group(1), 16)
+                     for c in "xy")
+
+    def test_18_commit_ecdaa_sign(self):
+        """tpm2_commit then an ECDAA tpm2_sign: [s]G = E + [T]Q with T = H(k || digest) mod n."""
+        self.srk()
+        key = self.create_load("daa", "ecc256:ecdaa4-sha256", attrs=SIGN_ATTRS)
+        self.tool("tpm2_commit", "-c", key, "-t", self.p("daa.ctr"), "--eccpoint-K",
+                  self.p("K.bin"), "--eccpoint-L", self.p("L.bin"), "-u", self.p("E.bin"))
+        msg = self.write_file("daa-msg.txt", b"anonymous message")
+        counter = str(int.from_bytes(self.read_file("daa.ctr"), "big"))
+        self.tool("tpm2_sign", "-c", key, "-g", "sha256", "-s", "ecdaa", "--commit-index",
+                  counter, "-o", self.p("daa.sig"), msg)
+        sig = self.read_file("daa.sig")
+        self.assertEqual(sig[:4].hex(), "001a000b", "TPMT_SIGNATURE is ECDAA with SHA-256")
+        k = sig[6:6 + int.from_bytes(sig[4:6], "big")]
+        s = int.from_bytes(sig[6 + len(k) + 2:], "big")
+        digest = hashlib.sha256(b"anonymous message").digest()
+        t = int.from_bytes(hashlib.sha256(k + digest).digest(), "big") % P256_N
+        e = parse_ecc_point(self.read_file("E.bin"))
+        q = self._public_point(key)
+        self.assertEqual(ec_mul(s, P256_G), ec_add(e, ec_mul(t, q)), "[s]G != E + [T]Q")
+        # The commit is used up.
+        self.tool("tpm2_sign", "-c", key, "-g", "sha256", "-s", "ecdaa", "--commit-index",
+                  counter, "-o", self.p("daa2.sig"), msg, ok=False)
+
+    def test_19_ecephemeral_zgen2phase(self):
+        """tpm2_ecephemeral + tpm2_zgen2phase (ECDH) against party B computed in Python."""
+        self.srk()
+        key = self.create_load("zg", "ecc256:ecdh-sha256", attrs=ECDH_ATTRS)
+        self.tool("tpm2_ecephemeral", "-u", self.p("QeA.bin"), "-t", self.p("zg.ctr"), "ecc256")
+        ds_b, de_b = 0x1234567 * 0x89ABCDEF, 0xFEDCBA98 * 0x7654321
+        self.write_file("QsB.bin", ecc_point_bytes(ec_mul(ds_b, P256_G)))
+        self.write_file("QeB.bin", ecc_point_bytes(ec_mul(de_b, P256_G)))
+        self.tool("tpm2_zgen2phase", "-c", key, "--static-public", self.p("QsB.bin"),
+                  "--ephemeral-public", self.p("QeB.bin"),
+                  "-t", str(int.from_bytes(self.read_file("zg.ctr"), "big")),
+                  "--output-Z1", self.p("Z1.bin"), "--output-Z2", self.p("Z2.bin"))
+        qe_a = parse_ecc_point(self.read_file("QeA.bin"))
+        self.assertEqual(parse_ecc_point(self.read_file("Z1.bin")),
+                         ec_mul(ds_b, self._public_point(key)), "Zs")
+        self.assertEqual(parse_ecc_point(self.read_file("Z2.bin")), ec_mul(de_b, qe_a), "Ze")
 
 
 class KeysMssimScenario(KeysScenarioBody, unittest.TestCase):
