@@ -426,6 +426,36 @@ class KeysScenarioBody:
             self.assertEqual(self.read_file(f"cred-{label}.got"), secret,
                              f"tpm2_activatecredential of a {label} tpm2_makecredential")
 
+    def test_13b_ek_ak_credentials(self):
+        """The remote-attestation flow: tpm2_createek (TCG default template, whose policy is
+        PolicySecret(endorsement)) and tpm2_createak, then a credential made in software for
+        the AK's Name and activated with the EK under a policy session."""
+        secret = b"ek/ak credential secret"
+        self.write_file("ekak-secret.bin", secret)
+        for alg in ("rsa", "ecc"):
+            ek, ak = self.p(f"ek-{alg}.ctx"), self.p(f"ak-{alg}.ctx")
+            self.tool("tpm2_createek", "-c", ek, "-G", alg, "-u", self.p(f"ek-{alg}.pub"))
+            self.tool("tpm2_createak", "-C", ek, "-c", ak, "-G", alg, "-g", "sha256",
+                      "-s", "rsassa" if alg == "rsa" else "ecdsa",
+                      "-u", self.p(f"ak-{alg}.pub"), "-n", self.p(f"ak-{alg}.name"))
+            name = self.read_file(f"ak-{alg}.name").hex()
+            self.tool("tpm2_makecredential", "-T", "none", "-u", self.p(f"ek-{alg}.pub"),
+                      "-s", self.p("ekak-secret.bin"), "-n", name,
+                      "-o", self.p(f"ekak-{alg}.cred"))
+            session = self.p(f"ekak-{alg}.session")
+            self.tool("tpm2_startauthsession", "--policy-session", "-S", session)
+            self.tool("tpm2_policysecret", "-S", session, "-c", "e")
+            self.tool("tpm2_activatecredential", "-c", ak, "-C", ek,
+                      "-i", self.p(f"ekak-{alg}.cred"), "-o", self.p(f"ekak-{alg}.got"),
+                      "-P", f"session:{session}")
+            self.tool("tpm2_flushcontext", session)
+            self.assertEqual(self.read_file(f"ekak-{alg}.got"), secret,
+                             f"{alg} EK: tpm2_activatecredential recovers the secret")
+            # Without the EK's policy, the EK cannot be used.
+            self.tool("tpm2_activatecredential", "-c", ak, "-C", ek,
+                      "-i", self.p(f"ekak-{alg}.cred"), "-o", self.p(f"ekak-{alg}.bad"),
+                      ok=False)
+
     def test_14_import_pem(self):
         srk = self.srk()
         self.openssl("genrsa", "-out", self.p("imp.pem"), "2048")
