@@ -36,6 +36,9 @@ ORDERLY_COUNTER = 0x0150000B
 WRITEALL = 0x0150000C
 CHANGEAUTH = 0x0150000D
 PERSISTENT_KEY = 0x81000020
+PERSISTENT_PUBLIC = 0x81000021
+PLATFORM_KEY = 0x81800020
+PLATFORM_INDEX = 0x01400020
 
 LARGE_SIZE = 2048
 NV_PASS = "nvpass"
@@ -450,6 +453,47 @@ class NvScenarioBody(scenario.ScenarioBody):
                          "undefined indices came back after a restart")
         self.assertNotIn(PERSISTENT_KEY, self.persistent_handles(),
                          "the evicted key came back after a restart")
+
+    def test_14_public_only_and_clear(self):
+        # A public key loaded with tpm2_loadexternal can be persisted (Part 3 §28.5, v1.85)
+        # and verifies openssl signatures after a restart.
+        self.openssl("genrsa", "-out", self.p("ext.pem"), "2048")
+        self.openssl("rsa", "-in", self.p("ext.pem"), "-pubout", "-out", self.p("ext-pub.pem"))
+        self.tool("tpm2_loadexternal", "-C", "o", "-G", "rsa", "-u", self.p("ext-pub.pem"),
+                  "-c", self.p("ext.ctx"), "-n", self.p("ext.name"))
+        self.tool("tpm2_evictcontrol", "-C", "o", "-c", self.p("ext.ctx"), h(PERSISTENT_PUBLIC))
+        # From the NULL hierarchy it may not (TPM_RC_ATTRIBUTES, handle 2).
+        self.tool("tpm2_loadexternal", "-C", "n", "-G", "rsa", "-u", self.p("ext-pub.pem"),
+                  "-c", self.p("ext-null.ctx"))
+        p = self.tool("tpm2_evictcontrol", "-C", "o", "-c", self.p("ext-null.ctx"),
+                      h(PERSISTENT_PUBLIC + 1), ok=False)
+        self.assert_rc(p, 0x282, "persisting a NULL-hierarchy object")
+        self.flush()
+        self.restart()
+        self.tool("tpm2_readpublic", "-c", h(PERSISTENT_PUBLIC), "-n", self.p("ext2.name"))
+        self.assertEqual(self.read_file("ext2.name"), self.read_file("ext.name"),
+                         "Name of the persisted public key after a restart")
+        msg = self.write_file("ext-msg.txt", b"signed by openssl, verified by the TPM")
+        self.openssl("dgst", "-sha256", "-sign", self.p("ext.pem"), "-out", self.p("ext.sig"), msg)
+        self.tool("tpm2_verifysignature", "-c", h(PERSISTENT_PUBLIC), "-g", "sha256", "-m", msg,
+                  "-s", self.p("ext.sig"), "-f", "rsassa")
+
+        # Platform objects and indices survive TPM2_Clear; the owner's go (Part 3 §24.6).
+        self.primary("plat", "ecc", hierarchy="p")
+        self.tool("tpm2_evictcontrol", "-C", "p", "-c", self.p("plat.ctx"), h(PLATFORM_KEY))
+        p = self.tool("tpm2_evictcontrol", "-C", "o", "-c", h(PLATFORM_KEY), ok=False)
+        self.assert_rc(p, 0x28D, "owner evicting from the platform range (TPM_RC_RANGE, "
+                                 "handle 2)")
+        self.define(PLATFORM_INDEX, 8, "ppread|ppwrite|platformcreate", hierarchy="p")
+        self.define(ORDINARY, 8, "ownerread|ownerwrite")
+        self.tool("tpm2_clear", "-c", "p")
+        self.assertEqual(self.persistent_handles() & {PERSISTENT_PUBLIC, PLATFORM_KEY},
+                         {PLATFORM_KEY}, "persistent objects after tpm2_clear")
+        self.assertEqual(self.nv_handles() & {PLATFORM_INDEX, ORDINARY}, {PLATFORM_INDEX},
+                         "NV indices after tpm2_clear")
+        self.tool("tpm2_evictcontrol", "-C", "p", "-c", h(PLATFORM_KEY))
+        self.tool("tpm2_nvundefine", h(PLATFORM_INDEX), "-C", "p")
+        self.assertNotIn(PLATFORM_KEY, self.persistent_handles(), "after the platform evict")
 
 
 NvMssimScenario, NvTctiScenario = scenario.transports(NvScenarioBody, "Nv")
