@@ -14,13 +14,10 @@ Usage: keys_scenario_test.py --tpm2emu PATH [--tcti-dir DIR] [--asan-runtime LIB
 
 import hashlib
 import hmac
-import os
 import re
-import shutil
-import subprocess
-import unittest
 
 import harness
+import scenario
 
 LOCKOUT_PASS = "lockpw"
 SIGN_DECRYPT = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt|sign"
@@ -75,87 +72,16 @@ AK_ATTRS = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sig
 PERSISTENT = "0x81000001"
 
 
-class KeysScenarioBody:
-    """The scenario; subclasses pick the transport."""
+class KeysScenarioBody(scenario.ScenarioBody):
+    """The scenario; scenario.transports() makes the test classes."""
 
-    transport_class = None
-    shared = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = harness.TempDir(f"tpm2emu-keys-{cls.transport_class.name}-")
-        cls.transport = cls.transport_class()
-        cls.shared = {}
-        cls.setup_error = None
-        try:
-            cls.check_prerequisites()
-            cls.transport.setup(cls.tmp)
-        except unittest.SkipTest:
-            raise
-        except Exception as e:  # reported by every step rather than as a class error
-            cls.setup_error = e
-        cls.tools = harness.Tools(cls.transport, cls.tmp.path)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.transport.teardown()
-        finally:
-            cls.tmp.close()
-
-    @classmethod
-    def check_prerequisites(cls):
-        if shutil.which("openssl") is None:
-            raise unittest.SkipTest("no openssl CLI to check the TPM's results with")
-
-    def setUp(self):
-        if self.setup_error is not None:
-            self.fail(f"setting up the {self.transport.name} transport failed: "
-                      f"{self.setup_error}")
-
-    def tearDown(self):
-        # Each tool process leaves what it loaded behind; free the slots for the next step.
-        if self.setup_error is None and not self.tools.hung:
-            self.tool("tpm2_flushcontext", "-t", ok=None)
-            self.tool("tpm2_flushcontext", "-l", ok=None)
+    prefix = "tpm2emu-keys"
 
     # helpers ---------------------------------------------------------------------------------
 
-    def tool(self, *args, ok=True, input=None):
-        return self.tools.run(*args, ok=ok, input=input)
-
-    def p(self, name):
-        return self.tmp.join(name)
-
-    def write_file(self, name, data):
-        path = self.p(name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
-
-    def read_file(self, name):
-        with open(self.p(name), "rb") as f:
-            return f.read()
-
-    def openssl(self, *args, ok=True, input=None):
-        argv = ["openssl"] + [str(a) for a in args]
-        p = subprocess.run(argv, input=input, capture_output=True, cwd=self.tmp.path,
-                           timeout=60)
-        if ok and p.returncode != 0:
-            self.fail(f"{' '.join(argv)}: exit {p.returncode}\nstdout: "
-                      f"{p.stdout.decode(errors='replace')}\nstderr: "
-                      f"{p.stderr.decode(errors='replace')}")
-        return p
-
-    def flush(self):
-        self.tool("tpm2_flushcontext", "-t")
-
-    def primary(self, name, alg="rsa", hierarchy="o", auth=None):
+    def primary_pem(self, name, alg="rsa", hierarchy="o", auth=None):
         """Creates a primary key into NAME.ctx and returns its public key as PEM bytes."""
-        args = ["tpm2_createprimary", "-C", hierarchy, "-G", alg, "-c", self.p(name + ".ctx")]
-        if auth is not None:
-            args += ["-P", auth]
-        self.tool(*args)
+        self.primary(name, alg, hierarchy, extra=("-P", auth) if auth is not None else ())
         self.tool("tpm2_readpublic", "-c", self.p(name + ".ctx"), "-f", "pem",
                   "-o", self.p(name + ".pem"))
         return self.read_file(name + ".pem")
@@ -164,36 +90,9 @@ class KeysScenarioBody:
         self.primary("srk", "rsa")
         return self.p("srk.ctx")
 
-    def create_load(self, name, alg, parent=None, attrs=None, auth=None, sealed=None):
+    def create_load(self, name, alg, parent=None, **kwargs):
         """tpm2_create + tpm2_load of NAME under PARENT (the SRK by default); returns NAME.ctx."""
-        parent = parent or self.p("srk.ctx")
-        args = ["tpm2_create", "-C", parent, "-u", self.p(name + ".pub"),
-                "-r", self.p(name + ".priv")]
-        if alg is not None:
-            args += ["-G", alg]
-        if attrs is not None:
-            args += ["-a", attrs]
-        if auth is not None:
-            args += ["-p", auth]
-        if sealed is not None:
-            args += ["-i-"]
-        self.tool(*args, input=sealed)
-        self.tool("tpm2_load", "-C", parent, "-u", self.p(name + ".pub"),
-                  "-r", self.p(name + ".priv"), "-c", self.p(name + ".ctx"))
-        return self.p(name + ".ctx")
-
-    def pem_of(self, ctx, name):
-        self.tool("tpm2_readpublic", "-c", ctx, "-f", "pem", "-o", self.p(name))
-        return self.p(name)
-
-    def restart(self):
-        self.tool("tpm2_shutdown", "-c")
-        self.transport.restart()
-        self.tool("tpm2_startup", "-c")
-
-    def assert_rc(self, proc, rc, what):
-        text = (proc.out + proc.err).lower()
-        self.assertIn(f"0x{rc:x}", text, f"{what}: expected TPM rc {rc:#x} in:\n{proc.err}")
+        return super().create_load(name, alg, parent or self.p("srk.ctx"), **kwargs)
 
     # the scenario ----------------------------------------------------------------------------
 
@@ -202,9 +101,9 @@ class KeysScenarioBody:
 
     def test_02_primary_is_deterministic(self):
         for alg in ("rsa", "ecc"):
-            first = self.primary(f"prim-{alg}-1", alg)
+            first = self.primary_pem(f"prim-{alg}-1", alg)
             self.flush()
-            second = self.primary(f"prim-{alg}-2", alg)
+            second = self.primary_pem(f"prim-{alg}-2", alg)
             self.flush()
             self.assertIn(b"BEGIN PUBLIC KEY", first, f"tpm2_readpublic -f pem of {alg} primary")
             self.assertEqual(first, second, f"two owner {alg} primaries from the same template "
@@ -213,14 +112,14 @@ class KeysScenarioBody:
         if self.transport.restart_power_cycles:
             self.restart()
             for alg in ("rsa", "ecc"):
-                again = self.primary(f"prim-{alg}-3", alg)
+                again = self.primary_pem(f"prim-{alg}-3", alg)
                 self.flush()
                 self.assertEqual(again, self.shared[f"owner-{alg}"],
                                  f"owner {alg} primary changed across a daemon restart on the "
                                  f"same state directory")
         for hierarchy in ("e", "n"):
             for alg in ("rsa", "ecc"):
-                pem = self.primary(f"prim-{hierarchy}-{alg}", alg, hierarchy)
+                pem = self.primary_pem(f"prim-{hierarchy}-{alg}", alg, hierarchy)
                 self.assertIn(b"BEGIN PUBLIC KEY", pem, f"-C {hierarchy} -G {alg} primary")
                 self.flush()
         self.assertNotEqual(self.read_file("prim-e-rsa.pem"), self.shared["owner-rsa"],
@@ -356,12 +255,12 @@ class KeysScenarioBody:
 
     def test_10b_session_salted_rsa(self):
         self.srk()
-        self.primary("salt-rsa", "rsa")
+        self.primary_pem("salt-rsa", "rsa")
         self._session_round("salted-rsa", ["-c", self.p("salt-rsa.ctx")])
 
     def test_10c_session_salted_ecc(self):
         self.srk()
-        self.primary("salt-ecc", "ecc")
+        self.primary_pem("salt-ecc", "ecc")
         self._session_round("salted-ecc", ["-c", self.p("salt-ecc.ctx")])
 
     def test_10d_session_bound_owner(self):
@@ -496,27 +395,19 @@ class KeysScenarioBody:
                          "tpm2_getcap handles-persistent after evicting 0x81000001")
 
     def test_16_clear_changes_owner_seed(self):
-        before = self.shared.get("owner-rsa") or self.primary("clr-before", "rsa")
+        before = self.shared.get("owner-rsa") or self.primary_pem("clr-before", "rsa")
         self.flush()
         lockout = self.shared.get("lockout")
         args = ["tpm2_clear", "-c", "l"]
         if lockout:
             args.append(lockout)  # tpm2_clear takes the lockout auth as its argument
         self.tool(*args)
-        after = self.primary("clr-after", "rsa")
+        after = self.primary_pem("clr-after", "rsa")
         self.assertNotEqual(before, after, "owner RSA primary unchanged by tpm2_clear")
-        after_ecc = self.primary("clr-after-ecc", "ecc")
+        after_ecc = self.primary_pem("clr-after-ecc", "ecc")
         if self.shared.get("owner-ecc"):
             self.assertNotEqual(self.shared["owner-ecc"], after_ecc,
                                 "owner ECC primary unchanged by tpm2_clear")
-
-    @staticmethod
-    def _attested(msg):
-        """The type and the type-specific body of a TPMS_ATTEST (Part 2 §10.12.12)."""
-        at = 6  # magic, type
-        for _ in range(2):  # qualifiedSigner, extraData
-            at += 2 + int.from_bytes(msg[at:at + 2], "big")
-        return int.from_bytes(msg[4:6], "big"), msg[at + 17 + 8:]  # clockInfo, firmware
 
     @staticmethod
     def _audit_extend(digest, cc, params, response):
@@ -525,8 +416,15 @@ class KeysScenarioBody:
         rp = hashlib.sha256(bytes(4) + cc.to_bytes(4, "big") + response).digest()
         return hashlib.sha256(digest + cp + rp).digest()
 
-    def _verify(self, pem, msg, sig):
-        self.openssl("dgst", "-sha256", "-verify", pem, "-signature", self.p(sig), self.p(msg))
+    def _signed_audit(self, tool, ak, ak_pem, name, *extra):
+        """Runs an audit report tool signed by AK, checks the signature with openssl, and
+        returns the attestation's type and a Reader at its audit info."""
+        self.tool(tool, "-c", ak, "-g", "sha256", "-f", "plain", *extra,
+                  "-m", self.p(name + ".msg"), "-s", self.p(name + ".sig"))
+        self.openssl_verify(ak_pem, name + ".sig", name + ".msg", tool)
+        head, r = scenario.parse_attest(self.read_file(name + ".msg"))
+        self.assertEqual(head["magic"], scenario.TPM_GENERATED_VALUE)
+        return head["type"], r
 
     def test_17_audit(self):
         _, ak = self._ak()
@@ -541,51 +439,40 @@ class KeysScenarioBody:
                       "-o", self.p(f"audit-r{i}.bin"))
             random = self.read_file(f"audit-r{i}.bin")
             digest = self._audit_extend(digest, get_random, b"\x00\x08", b"\x00\x08" + random)
-        self.tool("tpm2_getsessionauditdigest", "-c", ak, "-g", "sha256", "-f", "plain",
-                  "-S", self.p("audit.ctx"), "-q", "cafe",
-                  "-m", self.p("sa.msg"), "-s", self.p("sa.sig"))
-        self._verify(ak_pem, "sa.msg", "sa.sig")
-        kind, body = self._attested(self.read_file("sa.msg"))
+        kind, r = self._signed_audit("tpm2_getsessionauditdigest", ak, ak_pem, "sa",
+                                     "-S", self.p("audit.ctx"), "-q", "cafe")
         self.assertEqual(kind, 0x8016, "TPM_ST_ATTEST_SESSION_AUDIT")
         # exclusiveSession: the tools run other commands in between (not exclusive), but it
         # is a TPMI_YES_NO either way.
-        self.assertIn(body[0], (0, 1), "exclusiveSession")
-        self.assertEqual(body[1:3], b"\x00\x20")
-        self.assertEqual(body[3:35].hex(), digest.hex(), "session audit digest")
+        self.assertIn(r.u8(), (0, 1), "exclusiveSession")
+        self.assertEqual(r.b().hex(), digest.hex(), "session audit digest")
         self.tool("tpm2_flushcontext", self.p("audit.ctx"))
 
         # Command audit: a signed report ends the log, so the next one covers exactly the
         # GetRandom in between, in a new log (the counter moves on by one).
         self.tool("tpm2_setcommandauditstatus", "TPM2_CC_GetRandom")
-        self.tool("tpm2_getcommandauditdigest", "-c", ak, "-g", "sha256", "-f", "plain",
-                  "-m", self.p("ca0.msg"), "-s", self.p("ca0.sig"))
-        self._verify(ak_pem, "ca0.msg", "ca0.sig")
+        reports = [self._signed_audit("tpm2_getcommandauditdigest", ak, ak_pem, "ca0")]
         self.tool("tpm2_getrandom", "8", "-o", self.p("audit-r2.bin"))
         random = self.read_file("audit-r2.bin")
-        self.tool("tpm2_getcommandauditdigest", "-c", ak, "-g", "sha256", "-f", "plain",
-                  "-m", self.p("ca1.msg"), "-s", self.p("ca1.sig"))
-        self._verify(ak_pem, "ca1.msg", "ca1.sig")
-        counters = []
-        for name in ("ca0.msg", "ca1.msg"):
-            kind, body = self._attested(self.read_file(name))
+        reports.append(self._signed_audit("tpm2_getcommandauditdigest", ak, ak_pem, "ca1"))
+        infos = []
+        for kind, r in reports:
             self.assertEqual(kind, 0x8015, "TPM_ST_ATTEST_COMMAND_AUDIT")
-            counters.append(int.from_bytes(body[:8], "big"))
-            self.assertEqual(body[8:10], b"\x00\x0b", "audit hash is SHA-256")
-        self.assertEqual(counters[1], counters[0] + 1, "a new audit log was started")
+            infos.append({"counter": r.u64(), "alg": r.u16(), "digest": r.b(),
+                          "commands": r.b()})
+            self.assertEqual(infos[-1]["alg"], scenario.TPM_ALG_SHA256, "audit hash")
+        self.assertEqual(infos[1]["counter"], infos[0]["counter"] + 1, "a new audit log")
         expected = self._audit_extend(bytes(32), get_random, b"\x00\x08", b"\x00\x08" + random)
-        self.assertEqual(body[10:12], b"\x00\x20")
-        self.assertEqual(body[12:44].hex(), expected.hex(), "command audit digest")
-        audited = hashlib.sha256((0x140).to_bytes(4, "big") + get_random.to_bytes(4, "big"))
-        self.assertEqual(body[44:46 + 32].hex(), "0020" + audited.hexdigest(),
+        self.assertEqual(infos[1]["digest"].hex(), expected.hex(), "command audit digest")
+        audited = scenario.sha256((0x140).to_bytes(4, "big"), get_random.to_bytes(4, "big"))
+        self.assertEqual(infos[1]["commands"].hex(), audited.hex(),
                          "digest of the audited command codes")
         # Taken off the list again, only SetCommandCodeAuditStatus itself is left.
         self.tool("tpm2_setcommandauditstatus", "-c", "TPM2_CC_GetRandom")
-        self.tool("tpm2_getcommandauditdigest", "-c", ak, "-g", "sha256", "-f", "plain",
-                  "-m", self.p("ca2.msg"), "-s", self.p("ca2.sig"))
-        self._verify(ak_pem, "ca2.msg", "ca2.sig")
-        _, body = self._attested(self.read_file("ca2.msg"))
-        audited = hashlib.sha256((0x140).to_bytes(4, "big"))
-        self.assertEqual(body[44:46 + 32].hex(), "0020" + audited.hexdigest())
+        _, r = self._signed_audit("tpm2_getcommandauditdigest", ak, ak_pem, "ca2")
+        r.take(8 + 2)
+        r.b()
+        self.assertEqual(r.b().hex(), scenario.sha256((0x140).to_bytes(4, "big")).hex())
 
     def _public_point(self, ctx):
         out = self.tool("tpm2_readpublic", "-c", ctx).out
@@ -633,30 +520,7 @@ class KeysScenarioBody:
         self.assertEqual(parse_ecc_point(self.read_file("Z2.bin")), ec_mul(de_b, qe_a), "Ze")
 
 
-class KeysMssimScenario(KeysScenarioBody, unittest.TestCase):
-    transport_class = harness.MssimTransport
-
-    @classmethod
-    def check_prerequisites(cls):
-        super().check_prerequisites()
-        if not harness.CONFIG.tpm2emu:
-            raise unittest.SkipTest("no --tpm2emu given")
-
-
-class KeysTctiScenario(KeysScenarioBody, unittest.TestCase):
-    transport_class = harness.TctiTransport
-
-    @classmethod
-    def check_prerequisites(cls):
-        super().check_prerequisites()
-        if not harness.CONFIG.tcti_dir:
-            raise unittest.SkipTest("no --tcti-dir given")
-        # The tools run in the temporary directory: a relative --tcti-dir would not resolve.
-        d = harness.CONFIG.tcti_dir = os.path.abspath(harness.CONFIG.tcti_dir)
-        if not os.path.isdir(d) or not any(n.startswith("libtss2-tcti-tpm2emu.so")
-                                           for n in os.listdir(d)):
-            raise AssertionError(f"--tcti-dir {d} holds no libtss2-tcti-tpm2emu.so")
-
+KeysMssimScenario, KeysTctiScenario = scenario.transports(KeysScenarioBody, "Keys")
 
 if __name__ == "__main__":
     harness.main()

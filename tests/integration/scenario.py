@@ -1,7 +1,6 @@
 """A base for tool scenarios: one scenario body (a class of test_NN steps run in name order,
 sharing one TPM) run once per transport, the mssim socket of `tpm2emu serve` and the in-process
-TCTI. The nv, policy and duplication scenarios build on it; tools_scenario_test.py and
-keys_scenario_test.py predate it and carry their own copy of these helpers.
+TCTI. The tools, keys, nv, policy and duplication scenarios build on it.
 
 Also small software models of TPM structures the scenarios check the TPM's output against
 (names, TPMS_ATTEST), Python standard library only.

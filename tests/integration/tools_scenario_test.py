@@ -17,9 +17,9 @@ import hashlib
 import os
 import re
 import struct
-import unittest
 
 import harness
+import scenario
 from harness import parse_pcrread, parse_readclock
 
 SHA1_ZERO = bytes(20)
@@ -37,59 +37,14 @@ def extend(old, digest, alg):
     return hashlib.new(alg, old + digest).digest()
 
 
-class ScenarioBody:
-    """The scenario; subclasses pick the transport."""
+class ToolsScenarioBody(scenario.ScenarioBody):
+    """The scenario; scenario.transports() makes the test classes."""
 
-    transport_class = None
+    prefix = "tpm2emu-it"
     # State the steps hand on (class attributes: one TPM per transport for the whole class).
     clock_before_restart = None
-    shared = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = harness.TempDir(f"tpm2emu-it-{cls.transport_class.name}-")
-        cls.transport = cls.transport_class()
-        cls.shared = {}
-        cls.setup_error = None
-        try:
-            cls.check_prerequisites()
-            cls.transport.setup(cls.tmp)
-        except unittest.SkipTest:
-            raise
-        except Exception as e:  # reported by every step rather than as a class error
-            cls.setup_error = e
-        cls.tools = harness.Tools(cls.transport, cls.tmp.path)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.transport.teardown()
-        finally:
-            cls.tmp.close()
-
-    @classmethod
-    def check_prerequisites(cls):
-        pass
-
-    def setUp(self):
-        if self.setup_error is not None:
-            self.fail(f"setting up the {self.transport.name} transport failed: "
-                      f"{self.setup_error}")
 
     # helpers ---------------------------------------------------------------------------------
-
-    def tool(self, *args, ok=True, input=None):
-        return self.tools.run(*args, ok=ok, input=input)
-
-    def write_file(self, name, data):
-        path = self.tmp.join(name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
-
-    def read_file(self, name):
-        with open(self.tmp.join(name), "rb") as f:
-            return f.read()
 
     def pcr(self, bank, index):
         out = self.tool("tpm2_pcrread", f"{bank}:{index}").out
@@ -354,27 +309,7 @@ def parse_hashcheck_ticket(testcase, blob):
     return tag, hierarchy, blob[8:]
 
 
-class MssimScenario(ScenarioBody, unittest.TestCase):
-    transport_class = harness.MssimTransport
-
-    @classmethod
-    def check_prerequisites(cls):
-        if not harness.CONFIG.tpm2emu:
-            raise unittest.SkipTest("no --tpm2emu given")
-
-
-class TctiScenario(ScenarioBody, unittest.TestCase):
-    transport_class = harness.TctiTransport
-
-    @classmethod
-    def check_prerequisites(cls):
-        if not harness.CONFIG.tcti_dir:
-            raise unittest.SkipTest("no --tcti-dir given")
-        d = harness.CONFIG.tcti_dir
-        if not os.path.isdir(d) or not any(n.startswith("libtss2-tcti-tpm2emu.so")
-                                           for n in os.listdir(d)):
-            raise AssertionError(f"--tcti-dir {d} holds no libtss2-tcti-tpm2emu.so")
-
+MssimScenario, TctiScenario = scenario.transports(ToolsScenarioBody, "")
 
 if __name__ == "__main__":
     harness.main()
