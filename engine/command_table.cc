@@ -123,6 +123,7 @@ constexpr CommandDef kCommands[] = {
     Def<object::CreateLoaded>(TpmCc::CreateLoaded, {U, N, N}, kDecrypt2 | kEncrypt2),
     Def<policy::PolicyAuthorizeNv>(TpmCc::PolicyAuthorizeNV, {U, N, N}, 0),
     Def<sym::EncryptDecrypt2>(TpmCc::EncryptDecrypt2, {U, N, N}, kDecrypt2 | kEncrypt2),
+    Def<attest::CertifyX509>(TpmCc::CertifyX509, {A, U, N}, kDecrypt2 | kEncrypt2),
 };
 
 constexpr bool IsSorted() {
