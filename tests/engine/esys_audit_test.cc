@@ -172,7 +172,7 @@ class EsysAuditTest : public EsysKeysTest {
     Bytes digest = Sha256(ByteSpan(last_attest_.attestationData, last_attest_.size));
     TPM2B_DIGEST d{};
     d.size = static_cast<uint16_t>(digest.size());
-    std::memcpy(d.buffer, digest.data(), digest.size());
+    std::copy(digest.begin(), digest.end(), d.buffer);
     TPMT_TK_VERIFIED* ticket = nullptr;
     EXPECT_EQ(Esys_VerifySignature(ctx_, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &d,
                                    &signature, &ticket),

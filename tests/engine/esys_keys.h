@@ -24,7 +24,7 @@ inline TPM2B_PUBLIC KeyTemplate(TPM2_ALG_ID type, TPMA_OBJECT attributes, ByteSp
   p.objectAttributes = attributes;
   p.authPolicy.size = static_cast<uint16_t>(policy.size());
   if (!policy.empty()) {
-    std::memcpy(p.authPolicy.buffer, policy.data(), policy.size());
+    std::copy(policy.begin(), policy.end(), p.authPolicy.buffer);
   }
   bool storage = (attributes & TPMA_OBJECT_RESTRICTED) && (attributes & TPMA_OBJECT_DECRYPT);
   TPMT_SYM_DEF_OBJECT sym{};

@@ -65,7 +65,7 @@ T To2b(ByteSpan data) {
   T out{};
   out.size = static_cast<uint16_t>(data.size());
   if (!data.empty()) {
-    std::memcpy(out.buffer, data.data(), data.size());
+    std::copy(data.begin(), data.end(), out.buffer);
   }
   return out;
 }
@@ -433,7 +433,7 @@ TEST_F(EsysPolicyTest, PolicySignedWithExternalKeyAndTicket) {
   TPM2B_NONCE r = To2b<TPM2B_NONCE>(ref);
   TPM2B_NAME name{};
   name.size = static_cast<uint16_t>(key_name.size());
-  std::memcpy(name.name, key_name.data(), key_name.size());
+  std::copy(key_name.begin(), key_name.end(), name.name);
   ESYS_TR s2 = StartSession();
   ASSERT_EQ(Esys_PolicyTicket(ctx_, s2, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, timeout, &cp, &r,
                               &name, ticket),
@@ -526,7 +526,7 @@ TEST_F(EsysPolicyTest, PolicyAuthorizeWithVerifySignatureTicket) {
   TPM2B_NONCE ref_2b = To2b<TPM2B_NONCE>(ref);
   TPM2B_NAME name{};
   name.size = static_cast<uint16_t>(key_name.size());
-  std::memcpy(name.name, key_name.data(), key_name.size());
+  std::copy(key_name.begin(), key_name.end(), name.name);
 
   ESYS_TR s = StartSession();
   // Not what was approved yet: TPM_RC_VALUE.
@@ -578,7 +578,7 @@ TEST_F(EsysPolicyTest, PolicyAuthorizeOfNameHashForOwner) {
   TPM2B_NONCE ref{};
   TPM2B_NAME name{};
   name.size = static_cast<uint16_t>(key_name.size());
-  std::memcpy(name.name, key_name.data(), key_name.size());
+  std::copy(key_name.begin(), key_name.end(), name.name);
   ASSERT_EQ(Esys_PolicyAuthorize(ctx_, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &approved_2b,
                                  &ref, &name, ticket),
             TSS2_RC_SUCCESS);

@@ -31,7 +31,7 @@ template <class T>
 T To2b(ByteSpan data) {
   T out{};
   out.size = static_cast<uint16_t>(data.size());
-  std::memcpy(out.buffer, data.data(), data.size());
+  std::copy(data.begin(), data.end(), out.buffer);
   return out;
 }
 
