@@ -106,8 +106,6 @@ Result<wire::TpmtSignature> SignDigest(const Object& key, const wire::TpmtScheme
   return sig;
 }
 
-namespace {
-
 // Part 1 §44.3.3.3: the second half of an ECDAA split signing operation, with the commit value
 // of the pending commit named by scheme.count (TPM_RC_RANGE / TPM_RC_VALUE at the scheme's
 // parameter when it is not pending); the commit is used up only when the signature is made.
@@ -131,8 +129,6 @@ Result<wire::TpmtSignature> EcdaaSignDigest(Tpm& tpm, const Object& key,
   return sig;
 }
 
-}  // namespace
-
 Result<wire::TpmtScheme> SigningScheme(const Object& key, const wire::TpmtScheme& in,
                                        uint32_t scheme_param) {
   TRY_ASSIGN(wire::TpmtScheme scheme, PickScheme(key, in, scheme_param));
@@ -148,11 +144,16 @@ Result<SignOut> Sign(Tpm& tpm, const SignIn& in) {
   if (!key->pub.Has(SignEncrypt) || key->public_only) {
     return Rc::Key.Handle(1);
   }
+  // Part 2 §8.3.3.15: an x509sign key signs only through TPM2_CertifyX509 and attestations.
+  if (key->pub.Has(wire::TpmaObject::X509Sign)) {
+    return Rc::Attributes.Handle(1);
+  }
   TRY_ASSIGN(wire::TpmtScheme scheme, SigningScheme(*key, in.in_scheme.value, 2));
   if (in.digest.size() != crypto::DigestSize(scheme.hash_alg)) {
     return Rc::Size.Param(1);
   }
-  // A restricted key signs only digests the TPM computed itself (Part 1 §?? hashcheck).
+  // A restricted key signs only digests the TPM computed itself (Part 3 §20.2: the hashcheck
+  // ticket from TPM2_Hash or a hash sequence).
   if (key->pub.Has(Restricted)) {
     const wire::TpmtTkHashcheck& t = in.validation;
     if (t.tag != TpmSt::Hashcheck || t.hierarchy == TpmRh::Null ||

@@ -49,18 +49,23 @@ Result<AttestOut> MakeAttest(Tpm& tpm, uint32_t sign_handle, uint32_t sign_handl
     clock.reset_count = static_cast<uint32_t>(counts >> 32);
     clock.restart_count = static_cast<uint32_t>(counts);
   }
+  // Part 1 §28.5 and §44.3.3.3: an anonymous (ECDAA) signature leaves qualifiedSigner and
+  // extraData empty; qualifyingData goes into the signed value instead.
+  bool anonymous = key != nullptr && scheme.scheme == TpmAlg::EcDaa;
   wire::Writer w;
   w.U32(kTpmGeneratedValue);
   w.U16(type);
   Bytes signer_name;
-  if (key != nullptr) {
+  if (anonymous) {
+    // Empty Buffer
+  } else if (key != nullptr) {
     signer_name = key->qualified_name;
   } else {
     AppendBe32(signer_name, TpmRh::Null);
   }
   w.U16(static_cast<uint16_t>(signer_name.size()));
   w.Raw(signer_name);
-  wire::Marshal(w, qualifying_data);
+  wire::Marshal(w, anonymous ? wire::Tpm2bData{} : qualifying_data);
   wire::Marshal(w, clock);
   w.U64(firmware);
   w.Raw(attested);
@@ -71,8 +76,30 @@ Result<AttestOut> MakeAttest(Tpm& tpm, uint32_t sign_handle, uint32_t sign_handl
     return out;
   }
   TRY_ASSIGN(Bytes digest, crypto::Hash(scheme.hash_alg, out.attest.data));
+  if (anonymous) {
+    // P := H(qualifyingData || H(TPMS_ATTEST))
+    Bytes p = qualifying_data.data;
+    p.insert(p.end(), digest.begin(), digest.end());
+    TRY_ASSIGN(Bytes value, crypto::Hash(scheme.hash_alg, p));
+    TRY_ASSIGN(out.signature, asym::EcdaaSignDigest(tpm, *key, scheme, value, scheme_param));
+    return out;
+  }
   TRY_ASSIGN(out.signature, asym::SignDigest(*key, scheme, digest, scheme_param));
   return out;
+}
+
+// Whether `sign_handle` will sign anonymously (ECDAA) under `in_scheme`; errors are left for
+// MakeAttest to report.
+bool AnonymousSigner(Tpm& tpm, uint32_t sign_handle, const wire::TpmtScheme& in_scheme) {
+  if (sign_handle == TpmRh::Null) {
+    return false;
+  }
+  auto key = tpm.FindObject(sign_handle, 1);
+  if (!key.ok()) {
+    return false;
+  }
+  auto scheme = asym::SigningScheme(**key, in_scheme, 0);
+  return scheme.ok() && scheme->scheme == TpmAlg::EcDaa;
 }
 
 // A TPM2B_NAME or TPM2B_DIGEST.
@@ -118,7 +145,9 @@ Result<AttestOut> Certify(Tpm& tpm, const CertifyIn& in) {
   TRY_ASSIGN(Object * obj, tpm.FindObject(in.object_handle, 1));
   wire::Writer body;
   PutName(body, obj->name);
-  PutName(body, obj->qualified_name);
+  // Part 1 §28.5: an anonymous signature hides the certified key's qualifiedName too.
+  PutName(body, AnonymousSigner(tpm, in.sign_handle, in.in_scheme.value) ? ByteSpan{}
+                                                                         : obj->qualified_name);
   return MakeAttest(tpm, in.sign_handle, 2, in.in_scheme.value, 2, TpmSt::AttestCertify,
                     in.qualifying_data, body.bytes());
 }

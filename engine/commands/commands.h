@@ -482,6 +482,11 @@ namespace asym {
 // scheme does not fit the key).
 Result<wire::TpmtSignature> SignDigest(const Object& key, const wire::TpmtScheme& scheme,
                                        ByteSpan digest, uint32_t scheme_param);
+// Part 1 §44.3.3.3: the ECDAA half of a split signing operation over `digest` (P), using up the
+// pending commit that scheme.count names.
+Result<wire::TpmtSignature> EcdaaSignDigest(Tpm& tpm, const Object& key,
+                                            const wire::TpmtScheme& scheme, ByteSpan digest,
+                                            uint32_t scheme_param);
 // The scheme a signing command uses: the key's own, or the caller's when the key has none.
 Result<wire::TpmtScheme> SigningScheme(const Object& key, const wire::TpmtScheme& in,
                                        uint32_t scheme_param);

@@ -205,7 +205,8 @@ Result<ImportOut> Import(Tpm& tpm, const ImportIn& in) {
     return Rc::Type.Handle(1);
   }
   const wire::TpmtPublic& pub = in.object_public.value;
-  if (pub.Has(wire::TpmaObject::FixedTpm) || pub.Has(wire::TpmaObject::FixedParent)) {
+  if (pub.Has(wire::TpmaObject::FixedTpm) || pub.Has(wire::TpmaObject::FixedParent) ||
+      !X509SignConsistent(pub)) {
     return Rc::Attributes.Param(2);
   }
   if (pub.name_alg == TpmAlg::Null) {

@@ -158,7 +158,8 @@ Result<LoadOut> Load(Tpm& tpm, const LoadIn& in) {
   }
   // Part 3 §12.2.1: the attributes must be consistent with the parent.
   if ((pub.Has(wire::TpmaObject::FixedTpm) && !pub.Has(wire::TpmaObject::FixedParent)) ||
-      (pub.Has(wire::TpmaObject::FixedTpm) && !parent->pub.Has(wire::TpmaObject::FixedTpm))) {
+      (pub.Has(wire::TpmaObject::FixedTpm) && !parent->pub.Has(wire::TpmaObject::FixedTpm)) ||
+      !X509SignConsistent(pub)) {
     return Rc::Attributes.Param(2);
   }
   Object obj;
@@ -189,6 +190,9 @@ Result<LoadOut> Load(Tpm& tpm, const LoadIn& in) {
 // Part 3 §12.3 TPM2_LoadExternal
 Result<LoadOut> LoadExternal(Tpm& tpm, const LoadExternalIn& in) {
   const wire::TpmtPublic& pub = in.in_public.value;
+  if (!X509SignConsistent(pub)) {
+    return Rc::Attributes.Param(2);
+  }
   Object obj;
   obj.pub = pub;
   obj.hierarchy = in.hierarchy;

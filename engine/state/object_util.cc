@@ -18,6 +18,7 @@ using wire::TpmaObject::FixedTpm;
 using wire::TpmaObject::Restricted;
 using wire::TpmaObject::SensitiveDataOrigin;
 using wire::TpmaObject::SignEncrypt;
+using wire::TpmaObject::X509Sign;
 
 bool IsSigningScheme(uint16_t s) {
   return s == TpmAlg::RsaSsa || s == TpmAlg::RsaPss || s == TpmAlg::EcDsa ||
@@ -92,6 +93,11 @@ Result<Bytes> ComputeQualifiedName(uint16_t name_alg, ByteSpan parent_qn, ByteSp
   return qn;
 }
 
+bool X509SignConsistent(const wire::TpmtPublic& p) {
+  return !p.Has(X509Sign) ||
+         (p.Has(SignEncrypt) && (p.type == TpmAlg::Rsa || p.type == TpmAlg::Ecc));
+}
+
 RcStatus CheckTemplate(const wire::TpmtPublic& p, const Object* parent,
                        const wire::Tpm2bSensitiveCreate& sensitive) {
   if (p.name_alg == TpmAlg::Null) {
@@ -115,6 +121,9 @@ RcStatus CheckTemplate(const wire::TpmtPublic& p, const Object* parent,
   bool decrypt = p.Has(Decrypt);
   bool restricted = p.Has(Restricted);
   if (restricted && sign == decrypt) {
+    return Rc::Attributes.Param(2);
+  }
+  if (!X509SignConsistent(p)) {
     return Rc::Attributes.Param(2);
   }
   bool has_data = !sensitive.data.empty();

@@ -23,6 +23,10 @@ Result<Bytes> ComputeName(const wire::TpmtPublic& pub);
 // Part 1 §14.?: nameAlg || H_nameAlg(QN(parent) || Name(object)).
 Result<Bytes> ComputeQualifiedName(uint16_t name_alg, ByteSpan parent_qn, ByteSpan name);
 
+// Part 2 §8.3.3.15: x509sign may only be SET on an asymmetric key with sign SET (checked at
+// creation, Load, LoadExternal and Import alike).
+bool X509SignConsistent(const wire::TpmtPublic& pub);
+
 // Checks a creation template (Part 3 §12.1.1 and §24.1.1). `parent` is null for a primary
 // object. Errors carry their parameter position (inSensitive P1, inPublic P2).
 RcStatus CheckTemplate(const wire::TpmtPublic& pub, const Object* parent,

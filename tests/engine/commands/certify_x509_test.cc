@@ -354,6 +354,64 @@ TEST_F(CertifyX509Test, SignerReservedAndSchemeChecks) {
   EXPECT_EQ(TpmCode(Certify(signer, signer, partial, TPM2_ALG_ECSCHNORR).rc), 0u);
 }
 
+// Part 2 §8.3.3.15: an x509sign key signs certificates (and attestations) but not a digest
+// given to TPM2_Sign; the attribute belongs only on asymmetric signing keys.
+TEST_F(CertifyX509Test, X509SignKeysSignCertificatesButNotDigests) {
+  ESYS_TR signer = Child(srk_, KeyTemplate(TPM2_ALG_ECC, kSigner | TPMA_OBJECT_X509SIGN));
+  ASSERT_NE(signer, ESYS_TR_NONE);
+  Partial partial;
+  Certified cert = Certify(signer, signer, partial, TPM2_ALG_ECDSA);
+  ASSERT_EQ(cert.rc, TSS2_RC_SUCCESS);
+  ASSERT_NE(cert.cert, nullptr);
+  EXPECT_EQ(X509_verify(cert.cert.get(), X509_get0_pubkey(cert.cert.get())), 1);
+
+  TPM2B_DIGEST digest{};
+  digest.size = 32;
+  TPMT_SIG_SCHEME scheme{};
+  scheme.scheme = TPM2_ALG_ECDSA;
+  scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  TPMT_TK_HASHCHECK ticket{};
+  ticket.tag = TPM2_ST_HASHCHECK;
+  ticket.hierarchy = TPM2_RH_NULL;
+  TPMT_SIGNATURE* sig = nullptr;
+  EXPECT_EQ(TpmCode(Esys_Sign(ctx_, signer, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest,
+                              &scheme, &ticket, &sig)),
+            Rc::Attributes.Handle(1).value());
+  EXPECT_EQ(sig, nullptr);
+  // The same key without the attribute signs the digest.
+  ESYS_TR plain = Child(srk_, KeyTemplate(TPM2_ALG_ECC, kSigner));
+  EXPECT_EQ(Esys_Sign(ctx_, plain, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest, &scheme,
+                      &ticket, &sig),
+            TSS2_RC_SUCCESS);
+  Esys_Free(sig);
+
+  // Creation refuses x509sign on a decryption key and on a keyed-hash key.
+  auto create = [&](const TPM2B_PUBLIC& tmpl) {
+    TPM2B_SENSITIVE_CREATE sens{};
+    TPM2B_DATA outside{};
+    TPML_PCR_SELECTION pcrs{};
+    TPM2B_PRIVATE* priv = nullptr;
+    TPM2B_PUBLIC* pub = nullptr;
+    TSS2_RC rc = Esys_Create(ctx_, srk_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
+                             &tmpl, &outside, &pcrs, &priv, &pub, nullptr, nullptr, nullptr);
+    Esys_Free(priv);
+    Esys_Free(pub);
+    return TpmCode(rc);
+  };
+  TPMA_OBJECT decrypt = (kSigner & ~TPMA_OBJECT_SIGN_ENCRYPT) | TPMA_OBJECT_DECRYPT;
+  EXPECT_EQ(create(KeyTemplate(TPM2_ALG_RSA, decrypt | TPMA_OBJECT_X509SIGN)),
+            Rc::Attributes.Param(2).value());
+  TPM2B_PUBLIC hmac{};
+  hmac.publicArea.type = TPM2_ALG_KEYEDHASH;
+  hmac.publicArea.nameAlg = TPM2_ALG_SHA256;
+  hmac.publicArea.objectAttributes = kSigner | TPMA_OBJECT_X509SIGN;
+  hmac.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_HMAC;
+  hmac.publicArea.parameters.keyedHashDetail.scheme.details.hmac.hashAlg = TPM2_ALG_SHA256;
+  EXPECT_EQ(create(hmac), Rc::Attributes.Param(2).value());
+  hmac.publicArea.objectAttributes = kSigner;
+  EXPECT_EQ(create(hmac), 0u);
+}
+
 TEST_F(CertifyX509Test, MalformedPartialCertificatesAreRefused) {
   ESYS_TR signer = Child(srk_, KeyTemplate(TPM2_ALG_ECC, kSigner));
   Partial good;

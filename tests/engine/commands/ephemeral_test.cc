@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <tss2/tss2_mu.h>
 
 #include <cstring>
 #include <memory>
@@ -35,7 +36,7 @@ Bytes Of(const TPM2B_ECC_PARAMETER& p) { return Bytes(p.buffer, p.buffer + p.siz
 TPM2B_ECC_PARAMETER Param(ByteSpan b) {
   TPM2B_ECC_PARAMETER p{};
   p.size = static_cast<UINT16>(b.size());
-  std::memcpy(p.buffer, b.data(), b.size());
+  std::copy(b.begin(), b.end(), p.buffer);
   return p;
 }
 
@@ -219,7 +220,7 @@ class EphemeralTest : public ::testing::Test {
   CommitResult Commit(ESYS_TR key, const TPM2B_ECC_POINT& p1, ByteSpan s2, ByteSpan y2) {
     TPM2B_SENSITIVE_DATA s2_tss{};
     s2_tss.size = static_cast<UINT16>(s2.size());
-    std::memcpy(s2_tss.buffer, s2.data(), s2.size());
+    std::copy(s2.begin(), s2.end(), s2_tss.buffer);
     TPM2B_ECC_PARAMETER y2_tss = Param(y2);
     TPM2B_ECC_POINT *k = nullptr, *l = nullptr, *e = nullptr;
     CommitResult out;
@@ -240,7 +241,7 @@ class EphemeralTest : public ::testing::Test {
                     Bytes* s = nullptr) {
     TPM2B_DIGEST d{};
     d.size = static_cast<UINT16>(digest.size());
-    std::memcpy(d.buffer, digest.data(), digest.size());
+    std::copy(digest.begin(), digest.end(), d.buffer);
     TPMT_SIG_SCHEME scheme{};
     scheme.scheme = TPM2_ALG_ECDAA;
     scheme.details.ecdaa.hashAlg = TPM2_ALG_SHA256;
@@ -560,6 +561,95 @@ TEST_F(EphemeralTest, CommitStateFollowsTheResetRules) {
   CommitResult fresh = Commit(key, empty, {}, {});
   ASSERT_EQ(fresh.rc, TSS2_RC_SUCCESS);
   EXPECT_EQ(fresh.counter, 0);
+}
+
+// Part 1 §28.5 and §44.3.3.3: an ECDAA attestation leaves qualifiedSigner and extraData (and, in
+// TPM2_Certify, the certified qualifiedName) empty and signs P := H(qualifyingData || H(attest)),
+// so that [s]G = E + [T]Q with T = H(k || P) mod n.
+TEST_F(EphemeralTest, AttestationsSignAnonymouslyWithEcdaa) {
+  Curve c(TPM2_ECC_BN_P256);
+  crypto::EccPoint q;
+  ESYS_TR key = Primary(EccTemplate(TPM2_ECC_BN_P256, TPMA_OBJECT_SIGN_ENCRYPT, TPM2_ALG_ECDAA),
+                        &q);
+  const Bytes nonce = ToBytes("verifier nonce");
+  TPM2B_DATA qualifying{};
+  qualifying.size = static_cast<UINT16>(nonce.size());
+  std::copy(nonce.begin(), nonce.end(), qualifying.buffer);
+  TPM2B_ECC_POINT empty{};
+  auto check = [&](const TPM2B_ATTEST& attest, const TPMT_SIGNATURE& sig,
+                   const CommitResult& commit) {
+    Bytes a(attest.attestationData, attest.attestationData + attest.size);
+    Bytes p = nonce;
+    Bytes h = *crypto::Hash(TpmAlg::Sha256, a);
+    p.insert(p.end(), h.begin(), h.end());
+    const Bytes value = *crypto::Hash(TpmAlg::Sha256, p);
+    ASSERT_EQ(sig.sigAlg, TPM2_ALG_ECDAA);
+    BnPtr t = c.EcdaaT(Of(sig.signature.ecdaa.signatureR), value);
+    BnPtr s_bn = Curve::Bn(Of(sig.signature.ecdaa.signatureS)), one = Curve::Bn(Bytes{1});
+    const crypto::EccPoint lhs = c.MulAdd(s_bn.get(), c.g());
+    const crypto::EccPoint rhs = c.MulAdd(one.get(), commit.e, t.get(), q);
+    EXPECT_EQ(lhs.x, rhs.x);
+    EXPECT_EQ(lhs.y, rhs.y);
+  };
+  TPMT_SIG_SCHEME scheme{};
+  scheme.scheme = TPM2_ALG_ECDAA;
+  scheme.details.ecdaa.hashAlg = TPM2_ALG_SHA256;
+
+  CommitResult commit = Commit(key, empty, {}, {});
+  ASSERT_EQ(commit.rc, TSS2_RC_SUCCESS);
+  scheme.details.ecdaa.count = commit.counter;
+  TPML_PCR_SELECTION pcrs{};
+  pcrs.count = 1;
+  pcrs.pcrSelections[0].hash = TPM2_ALG_SHA256;
+  pcrs.pcrSelections[0].sizeofSelect = 3;
+  pcrs.pcrSelections[0].pcrSelect[0] = 0x01;
+  TPM2B_ATTEST* attest = nullptr;
+  TPMT_SIGNATURE* sig = nullptr;
+  ASSERT_EQ(Esys_Quote(ctx_, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qualifying,
+                       &scheme, &pcrs, &attest, &sig),
+            TSS2_RC_SUCCESS);
+  TPMS_ATTEST parsed{};
+  ASSERT_EQ(Tss2_MU_TPMS_ATTEST_Unmarshal(attest->attestationData, attest->size, nullptr, &parsed),
+            TSS2_RC_SUCCESS);
+  EXPECT_EQ(parsed.type, TPM2_ST_ATTEST_QUOTE);
+  EXPECT_EQ(parsed.qualifiedSigner.size, 0u);
+  EXPECT_EQ(parsed.extraData.size, 0u);
+  check(*attest, *sig, commit);
+  Esys_Free(attest);
+  Esys_Free(sig);
+  // The commit is used up.
+  EXPECT_EQ(Esys_Quote(ctx_, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qualifying,
+                       &scheme, &pcrs, &attest, &sig),
+            TPM2_RC_VALUE | kP2);
+
+  commit = Commit(key, empty, {}, {});
+  ASSERT_EQ(commit.rc, TSS2_RC_SUCCESS);
+  scheme.details.ecdaa.count = commit.counter;
+  ASSERT_EQ(Esys_Certify(ctx_, key, key, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                         &qualifying, &scheme, &attest, &sig),
+            TSS2_RC_SUCCESS);
+  parsed = TPMS_ATTEST{};
+  ASSERT_EQ(Tss2_MU_TPMS_ATTEST_Unmarshal(attest->attestationData, attest->size, nullptr, &parsed),
+            TSS2_RC_SUCCESS);
+  EXPECT_EQ(parsed.type, TPM2_ST_ATTEST_CERTIFY);
+  EXPECT_EQ(parsed.qualifiedSigner.size, 0u);
+  EXPECT_EQ(parsed.extraData.size, 0u);
+  EXPECT_EQ(parsed.attested.certify.qualifiedName.size, 0u);
+  TPM2B_NAME* name = nullptr;
+  ASSERT_EQ(Esys_TR_GetName(ctx_, key, &name), TSS2_RC_SUCCESS);
+  const TPM2B_NAME& certified = parsed.attested.certify.name;
+  EXPECT_EQ(Bytes(certified.name, certified.name + certified.size),
+            Bytes(name->name, name->name + name->size));
+  Esys_Free(name);
+  check(*attest, *sig, commit);
+  Esys_Free(attest);
+  Esys_Free(sig);
+
+  // Without ECDAA the same key (its scheme is ECDAA) cannot sign: ECDSA is refused.
+  scheme.scheme = TPM2_ALG_ECDSA;
+  EXPECT_EQ(Esys_Quote(ctx_, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qualifying,
+                       &scheme, &pcrs, &attest, &sig),
+            TPM2_RC_SCHEME | kP2);
 }
 
 TEST_F(EphemeralTest, CapabilitiesListTheNewCommandsAndAlgorithms) {
