@@ -1,4 +1,4 @@
-// Session-based authorization (Part 1 §16.6), policy checks at use (Part 1 §16.7.?), and
+// Session-based authorization (Part 1 §16.6), policy checks at use (Part 1 §16.7.8), and
 // parameter encryption (Part 1 §18). The dispatcher calls these in order: CheckSessions,
 // AuthorizeSessions, CryptParameter (command), the handler, CryptParameter (response),
 // ResponseHmac.
@@ -148,7 +148,7 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
     AuthSession& s = sessions[i];
     uint32_t n = static_cast<uint32_t>(i + 1);
     uint32_t entity = auth_entity[i];
-    // Part 1 §19.?: an object's userWithAuth / adminWithPolicy decide whether its authValue
+    // Part 1 §16.6.17: an object's userWithAuth / adminWithPolicy decide whether its authValue
     // may be used (password or HMAC) or only its policy.
     bool is_policy = s.session != nullptr && s.session->is_policy();
     if (const Object* obj = LookupObject(entity); obj != nullptr && !is_policy) {
@@ -157,7 +157,7 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
                      pub.name_alg == TpmAlg::Null;
       if ((auth_role[i] == Role::kUser && !user_ok) ||
           (auth_role[i] == Role::kAdmin && pub.Has(wire::TpmaObject::AdminWithPolicy)) ||
-          auth_role[i] == Role::kDup) {  // Part 1 §19.?: DUP needs a policy session
+          auth_role[i] == Role::kDup) {  // Part 1 §16.2: DUP needs a policy session
         return Rc::AuthUnavailable;
       }
     }

@@ -174,7 +174,7 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
   }
   SessionUse use = std::move(checked).value();
 
-  // cpHash (Part 1 §16.6.?): H(commandCode || Names of the handles || parameters), computed
+  // cpHash (Part 1 §15.7): H(commandCode || Names of the handles || parameters), computed
   // over the parameters as received (before any decryption).
   Bytes cp_data;
   AppendBe32(cp_data, code);
@@ -253,7 +253,7 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
       }
     }
   }
-  // rpHash data (Part 1 §16.6.?): responseCode (success) || commandCode || parameters as sent.
+  // rpHash data (Part 1 §15.8): responseCode (success) || commandCode || parameters as sent.
   Bytes rp_data;
   AppendBe32(rp_data, 0);
   AppendBe32(rp_data, code);

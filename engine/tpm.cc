@@ -673,7 +673,7 @@ bool Tpm::IsDaProtected(uint32_t handle) const {
 
 bool Tpm::InLockout() {
   PersistentState& p = persistent_;
-  // Part 1 §19.8.?: one failure is forgiven per recoveryTime of Clock; recoveryTime 0 means
+  // Part 1 §16.8.4: one failure is forgiven per recoveryTime of Clock; recoveryTime 0 means
   // only TPM2_DictionaryAttackLockReset clears them.
   if (p.recovery_time_s != 0 && p.failed_tries > 0) {
     uint64_t now = clock_ms();
@@ -716,7 +716,7 @@ TpmRc Tpm::AuthFailure(uint32_t handle, uint32_t session_number) {
   }
   PersistentState& p = persistent_;
   if (handle == TpmRh::Lockout) {
-    // Part 1 §19.8.?: a wrong lockoutAuth blocks it for lockoutRecovery (until the next
+    // Part 1 §16.8.5: a wrong lockoutAuth blocks it for lockoutRecovery (until the next
     // TPM Reset when that is 0).
     p.lockout_auth_locked_until_ms =
         p.lockout_recovery_s == 0 ? ~uint64_t{0} : clock_ms() + uint64_t{p.lockout_recovery_s} * 1000;

@@ -184,7 +184,7 @@ class Tpm final : public TpmInstance {
   const SecretBytes* HierarchyProof(uint32_t hierarchy) const;
   SecretBytes* AuthValueFor(uint32_t handle);
 
-  // Part 2 §10.6.? tickets: HMAC(proof, tag || data...) with the context hash.
+  // Part 2 §10.6.1 tickets: HMAC(proof, tag || data...) with the context hash.
   Bytes Ticket(uint32_t hierarchy, uint16_t tag, ByteSpan data);
 
   uint32_t AllocateTransientHandle();
@@ -200,7 +200,7 @@ class Tpm final : public TpmInstance {
   bool InLockout();
   // The primary seed of a hierarchy (the null seed for TPM_RH_NULL), or null.
   const SecretBytes* HierarchySeed(uint32_t hierarchy) const;
-  // Secret sharing (Part 1 §11.4.?): recovers a seed encrypted to the loaded key `key_handle`
+  // Secret sharing (Part 1 §8.4.5.2): recovers a seed encrypted to the loaded key `key_handle`
   // (RSA-OAEP with `label`, or ECDH + KDFe with `label`): "SECRET" for session salts,
   // "IDENTITY" for credentials, "DUPLICATE" for imports. Errors carry `param`.
   Result<SecretBytes> DecryptSecret(uint32_t key_handle, std::string_view label,

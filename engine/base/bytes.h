@@ -16,7 +16,7 @@ using ByteSpan = std::span<const uint8_t>;
 inline Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline Bytes ToBytes(ByteSpan s) { return Bytes(s.begin(), s.end()); }
 
-// The span without its trailing zero octets (authValues ignore them: Part 1 §19.6.?).
+// The span without its trailing zero octets (authValues ignore them: Part 1 §16.6.4.3).
 inline ByteSpan TrimTrailingZeros(ByteSpan s) {
   size_t n = s.size();
   while (n > 0 && s[n - 1] == 0) {

@@ -293,7 +293,7 @@ Result<AttestOut> NvCertify(Tpm& tpm, const NvCertifyIn& in) {
                     body.bytes());
 }
 
-// Part 3 §12.6 TPM2_MakeCredential (Part 1 §24.? credential protection): a fresh seed shared
+// Part 3 §12.6 TPM2_MakeCredential (Part 1 §21 credential protection): a fresh seed shared
 // with `handle` under "IDENTITY"; the credential is wrapped like a sensitive area with keys
 // KDFa(nameAlg, seed, "STORAGE", objectName) and KDFa(nameAlg, seed, "INTEGRITY").
 Result<MakeCredentialOut> MakeCredential(Tpm& tpm, const MakeCredentialIn& in) {

@@ -59,7 +59,7 @@ constexpr AlgProperty kAlgorithms[] = {
     {TpmAlg::Ecb, kSym | kEncrypting},
 };
 
-// Part 2 §10.10.? capacity of each list in MAX_CAP_BUFFER (less capability and count).
+// Part 2 §10.9 capacity of each list in MAX_CAP_BUFFER (less capability and count).
 constexpr size_t kCapData = wire::kMaxCapBuffer - 8;
 
 constexpr uint32_t kSpecDayOfYear = 71;  // the specification text in shared/spec: 2026-03-12

@@ -1136,7 +1136,7 @@ Result<Empty> ChangeAuth(Tpm& tpm, const NvChangeAuthIn& in);
 
 struct Session;
 namespace policy {
-// Part 2 §9.? TPMI_SH_POLICY: a policy (or trial) session handle.
+// Part 2 §9.10 TPMI_SH_POLICY: a policy (or trial) session handle.
 struct PolicySessionDomain {
   static constexpr std::optional<TpmRc> Check(uint32_t v) {
     return static_cast<uint8_t>(v >> 24) == TpmHt::PolicySession ? std::nullopt
@@ -1144,7 +1144,7 @@ struct PolicySessionDomain {
   }
 };
 using TpmiShPolicy = wire::Checked<uint32_t, PolicySessionDomain>;
-// Part 2 §9.? TPMI_DH_ENTITY: TPMI_DH_ENTITY+ without TPM_RH_NULL.
+// Part 2 §9.6 TPMI_DH_ENTITY: TPMI_DH_ENTITY+ without TPM_RH_NULL.
 struct EntityDomain {
   static constexpr std::optional<TpmRc> Check(uint32_t v) {
     return v == TpmRh::Null ? std::optional<TpmRc>(Rc::Value) : wire::EntityOrNullDomain::Check(v);
@@ -1179,10 +1179,10 @@ struct EoDomain {
   }
 };
 using Operation = wire::Checked<uint16_t, EoDomain>;
-// Part 2 §10.4.? TPM2B_OPERAND (sizeof(TPMU_HA)) and TPM2B_TIMEOUT (sizeof(UINT64)).
+// Part 2 §10.3.6 TPM2B_OPERAND (sizeof(TPMU_HA)) and §10.3.10 TPM2B_TIMEOUT (sizeof(UINT64)).
 using Tpm2bOperand = wire::Tpm2bBytes<wire::kMaxDigestSize>;
 using Tpm2bTimeout = wire::Tpm2bBytes<8>;
-// Part 2 §10.6.5 TPMT_TK_AUTH and §10.6.4 TPMT_TK_VERIFIED: tickets whose tag is checked
+// Part 2 §10.6.6 TPMT_TK_AUTH and §10.6.5 TPMT_TK_VERIFIED: tickets whose tag is checked
 // (TPM_RC_TAG) when they are command parameters.
 struct AuthTagDomain {
   static constexpr std::optional<TpmRc> Check(uint16_t v) {

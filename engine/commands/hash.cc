@@ -11,7 +11,7 @@ bool StartsWithGeneratedValue(ByteSpan data) {
   return data.size() >= 4 && LoadBe32(data.data()) == kTpmGeneratedValue;
 }
 
-// Part 2 §10.6.? TPMT_TK_HASHCHECK: HMAC(proof, TPM_ST_HASHCHECK || digest), or the NULL ticket.
+// Part 2 §10.6.7 TPMT_TK_HASHCHECK: HMAC(proof, TPM_ST_HASHCHECK || digest), or the NULL ticket.
 wire::TpmtTkHashcheck HashcheckTicket(Tpm& tpm, uint32_t hierarchy, ByteSpan digest,
                                       bool generated) {
   wire::TpmtTkHashcheck t;

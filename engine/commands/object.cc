@@ -9,7 +9,7 @@
 namespace tpm2emu::engine::object {
 namespace {
 
-// Part 1 §15.?/Part 2 §15: the creation data and its hash, and the creation ticket
+// Part 1 §24.8/Part 2 §15: the creation data and its hash, and the creation ticket
 // HMAC(proof, TPM_ST_CREATION || Name || creationHash).
 struct Creation {
   Tpm2bCreationData data;

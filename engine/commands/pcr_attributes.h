@@ -30,7 +30,7 @@ inline bool LocalityAllowed(uint8_t mask, uint8_t locality) {
 inline bool CanExtend(uint32_t pcr, uint8_t locality) {
   return LocalityAllowed(AttributesOf(pcr).extend_mask, locality);
 }
-// Whether an extend or reset of PCR n changes pcrUpdateCounter (Part 1 §17.?: the PC Client
+// Whether an extend or reset of PCR n changes pcrUpdateCounter (Part 1 §14.9: the PC Client
 // debug and application PCRs 16 and 23 do not).
 inline bool CountsUpdates(size_t n) { return n != 16 && n != 23; }
 

@@ -283,7 +283,7 @@ Result<const NvIndex*> ReadableIndex(Tpm& tpm, uint32_t auth_handle, uint32_t nv
   return index;
 }
 
-// Part 1 §17.? (Selecting Multiple PCR): `pcrs` loses the PCR that are not allocated; the
+// Part 1 §14.5 (Selecting Multiple PCR): `pcrs` loses the PCR that are not allocated; the
 // result is the digest, with the session's hash, of the remaining PCR values in selection
 // order and then PCR order.
 Result<Bytes> CurrentPcrDigest(Tpm& tpm, uint16_t hash_alg, wire::TpmlPcrSelection& pcrs) {

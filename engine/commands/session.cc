@@ -59,7 +59,7 @@ Result<StartAuthSessionOut> StartAuthSession(Tpm& tpm, const StartAuthSessionIn&
     std::copy(salt.begin(), salt.end(), joined.data() + key_input.size());
     key_input = std::move(joined);
   }
-  // Part 1 §16.6.? sessionKey = KDFa(authHash, bind.authValue || salt, "ATH", nonceTPM,
+  // Part 1 §16.6.8 sessionKey = KDFa(authHash, bind.authValue || salt, "ATH", nonceTPM,
   // nonceCaller, digest size); empty only when there is neither a bind entity nor a salt key
   // (an empty authValue still gives a key).
   if (in.bind != TpmRh::Null || in.tpm_key != TpmRh::Null) {

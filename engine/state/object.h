@@ -25,7 +25,7 @@ struct SequenceObject {
 struct Object {
   wire::TpmtPublic pub;
   Bytes name;  // nameAlg || H(TPMT_PUBLIC); the handle when nameAlg is NULL; empty for sequences
-  Bytes qualified_name;  // Part 1 §14.?
+  Bytes qualified_name;  // Part 1 §23.5
   uint32_t hierarchy = 0x40000007;  // TPM_RH_NULL
   SecretBytes auth;
   SecretBytes seed_value;

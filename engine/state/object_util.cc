@@ -109,7 +109,7 @@ RcStatus CheckTemplate(const wire::TpmtPublic& p, const Object* parent,
   if (sensitive.user_auth.size() > crypto::DigestSize(p.name_alg)) {
     return Rc::Size.Param(1);
   }
-  // Part 1 §27.?: fixedTPM needs fixedParent, and a child of a duplicable parent is
+  // Part 1 §20.6: fixedTPM needs fixedParent, and a child of a duplicable parent is
   // duplicable.
   if (p.Has(FixedTpm) && !p.Has(FixedParent)) {
     return Rc::Attributes.Param(2);
@@ -321,7 +321,7 @@ struct ProtectionKeys {
   SecretBytes hmac_key;
 };
 
-// Part 1 §23.? (storage key, "STORAGE") and §23.? (integrity key, "INTEGRITY"), both from
+// Part 1 §19.4 (storage key, "STORAGE") and §19.5 (integrity key, "INTEGRITY"), both from
 // the parent's seedValue with the parent's nameAlg.
 Result<ProtectionKeys> DeriveProtectionKeys(const Object& parent, ByteSpan child_name) {
   wire::TpmtSymDefObject sym = ProtectionSymmetric(parent);
@@ -368,7 +368,7 @@ Object CopyKeyObject(const Object& obj) {
 Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj) {
   Bytes plain = EncodeSensitiveArea(obj);
   TRY_ASSIGN(ProtectionKeys keys, DeriveProtectionKeys(parent, obj.name));
-  Bytes iv(16, 0);  // Part 1 §23.?: no IV is stored for a storage-protected sensitive area
+  Bytes iv(16, 0);  // Part 1 §19.4: no IV is stored for a storage-protected sensitive area
   TRY_ASSIGN(Bytes enc, crypto::AesCfbEncrypt(keys.sym_key, iv, plain));
   SecureWipe(plain.data(), plain.size());
   Bytes mac_input = enc;

@@ -18,9 +18,9 @@ class Tpm;
 
 using RandomFn = std::function<void(std::span<uint8_t>)>;
 
-// Part 1 §14.?: nameAlg || H_nameAlg(TPMT_PUBLIC).
+// Part 1 §13: nameAlg || H_nameAlg(TPMT_PUBLIC).
 Result<Bytes> ComputeName(const wire::TpmtPublic& pub);
-// Part 1 §14.?: nameAlg || H_nameAlg(QN(parent) || Name(object)).
+// Part 1 §23.5: nameAlg || H_nameAlg(QN(parent) || Name(object)).
 Result<Bytes> ComputeQualifiedName(uint16_t name_alg, ByteSpan parent_qn, ByteSpan name);
 
 // Part 2 §8.3.3.15: x509sign may only be SET on an asymmetric key with sign SET (checked at
@@ -37,7 +37,7 @@ RcStatus CheckTemplate(const wire::TpmtPublic& pub, const Object* parent,
 RcStatus GenerateObject(Object& obj, const wire::Tpm2bSensitiveCreate& sensitive,
                         const RandomFn& rng);
 
-// Part 1 §23.?: the public area must be the one that belongs with the sensitive area.
+// Part 1 §26.2: the public area must be the one that belongs with the sensitive area.
 RcStatus CheckBinding(const Object& obj);
 
 // Wraps `obj`'s sensitive area under `parent` (a storage parent): TPM2B_PRIVATE contents.

@@ -141,7 +141,7 @@ void Marshal(Writer& w, const SchemeParam<Kind>& v) {
 using TpmtSigScheme = SchemeParam<SchemeKind::kSig>;
 using TpmtRsaDecrypt = SchemeParam<SchemeKind::kRsaDecrypt>;
 
-// Part 2 §11.3.? TPMT_SIGNATURE
+// Part 2 §11.3.6 TPMT_SIGNATURE
 struct TpmtSignature {
   uint16_t sig_alg = TpmAlg::Null;
   uint16_t hash_alg = TpmAlg::Null;
@@ -182,7 +182,7 @@ struct TpmsCreationData {
                  &TpmsCreationData::outside_info};
 };
 
-// Part 2 §10.6.? tickets with a tag, a hierarchy and an HMAC (CREATION, VERIFIED, AUTH_*).
+// Part 2 §10.6.1 tickets with a tag, a hierarchy and an HMAC (CREATION, VERIFIED, AUTH_*).
 struct TpmtTicket {
   uint16_t tag = 0;
   uint32_t hierarchy = TpmRh::Null;

@@ -47,7 +47,7 @@ struct HashDomain {
 using TpmiAlgHash = Checked<uint16_t, HashDomain<false>>;
 using TpmiAlgHashOrNull = Checked<uint16_t, HashDomain<true>>;
 
-// Part 2 §9.? TPMI_SH_AUTH_SESSION handled by the dispatcher; §9.11 TPMI_RH_HIERARCHY (+NULL).
+// Part 2 §9.8 TPMI_SH_AUTH_SESSION handled by the dispatcher; §9.13 TPMI_RH_HIERARCHY (+NULL).
 template <bool AllowNull>
 struct HierarchyDomain {
   static constexpr std::optional<TpmRc> Check(uint32_t v) {
@@ -105,7 +105,7 @@ struct PcrDomain {
 using TpmiDhPcr = Checked<uint32_t, PcrDomain<false>>;
 using TpmiDhPcrOrNull = Checked<uint32_t, PcrDomain<true>>;
 
-// Part 2 §9.? TPMI_DH_OBJECT: transient or persistent handles (loaded-ness checked later).
+// Part 2 §9.3 TPMI_DH_OBJECT: transient or persistent handles (loaded-ness checked later).
 struct ObjectDomain {
   static constexpr std::optional<TpmRc> Check(uint32_t v) {
     uint8_t ht = static_cast<uint8_t>(v >> 24);
@@ -123,7 +123,7 @@ struct ObjectOrNullDomain {
 };
 using TpmiDhObjectOrNull = Checked<uint32_t, ObjectOrNullDomain>;
 
-// Part 2 §9.? TPMI_DH_ENTITY(+NULL): anything that has an authValue.
+// Part 2 §9.6 TPMI_DH_ENTITY(+NULL): anything that has an authValue.
 struct EntityOrNullDomain {
   static constexpr std::optional<TpmRc> Check(uint32_t v) {
     uint8_t ht = static_cast<uint8_t>(v >> 24);
