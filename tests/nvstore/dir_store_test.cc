@@ -462,15 +462,43 @@ TEST_F(DirStoreTest, UnusableDirectoriesGiveClearErrors) {
   EXPECT_EQ(empty.error().code(), StatusCode::kInvalidArgument);
 }
 
+// Root ignores directory permissions, so as root the open runs in a child process that has
+// given up root for nobody (65534); the child sends back the error message through a pipe.
 TEST_F(DirStoreTest, UnwritableDirectoryIsRefusedAtOpen) {
-  if (::geteuid() == 0) {
-    GTEST_SKIP() << "root ignores directory permissions, so there is no unwritable directory";
+  ASSERT_EQ(::mkdir(dir_.c_str(), 0555), 0);
+  auto open_message = [this]() -> std::string {
+    auto store = OpenDirStore(dir_);
+    return store.ok() ? "opened" : store.error().message();
+  };
+  std::string message;
+  if (::geteuid() != 0) {
+    message = open_message();
+  } else {
+    // nobody must be able to reach the directory: the temporary parent is 0700.
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      std::string out = (::setgid(65534) == 0 && ::setuid(65534) == 0) ? open_message()
+                                                                       : "cannot drop root";
+      ssize_t written = ::write(fds[1], out.data(), out.size());
+      ::_exit(written == static_cast<ssize_t>(out.size()) ? 0 : 1);
+    }
+    ::close(fds[1]);
+    char buf[512];
+    ssize_t n = 0;
+    while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) {
+      message.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
-  ASSERT_EQ(::mkdir(dir_.c_str(), 0500), 0);
-  auto store = OpenDirStore(dir_);
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.error().message(),
-            "cannot write state directory " + dir_ + " (Permission denied)");
+  EXPECT_EQ(message, "cannot write state directory " + dir_ + " (Permission denied)");
   ::chmod(dir_.c_str(), 0700);
 }
 
