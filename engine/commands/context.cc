@@ -4,8 +4,12 @@
 // KDFa(SHA-256, proof, "CONTEXT", sequence, savedHandle); the integrity value is
 // HMAC-SHA-256(proof, resetValue || sequence || savedHandle || encrypted). The proof is the
 // object's hierarchy proof (so a null-hierarchy object dies with the reset), or the null proof
-// for sessions (they never survive a TPM Reset). resetValue binds stClear objects to the
-// current restart.
+// for sessions and sequence objects (they never survive a TPM Reset). resetValue binds stClear
+// objects to the current restart.
+//
+// Object payloads are EncodeLoadedObject(); a sequence object's carries its running digests
+// (crypto::ResumableHash/Hmac), its auth value and flags. As Part 1 §27.8 notes, a saved
+// sequence has no replay protection: an older context of it loads as well as the newest.
 
 #include "crypto/hash.h"
 #include "crypto/kdf.h"
@@ -17,7 +21,9 @@
 namespace tpm2emu::engine::context {
 namespace {
 
+// Part 1 §27.2.3, Part 2 §9.12 TPMI_DH_SAVED: the savedHandle of an object context.
 constexpr uint32_t kSavedObject = 0x80000000;
+constexpr uint32_t kSavedSequence = 0x80000001;
 constexpr uint32_t kSavedStClearObject = 0x80000002;
 
 struct BlobKeys {
@@ -118,17 +124,22 @@ Result<ContextOut> ContextSave(Tpm& tpm, const ContextSaveIn& in) {
   }
   TRY_ASSIGN(Object * obj, tpm.FindObject(in.save_handle, 1));
   if (obj->sequence) {
-    // The running state of a digest cannot be exported from OpenSSL.
-    return Rc::Type.Handle(1);
+    // Part 1 §27.2.3 and §27.2.4: a sequence object has its own savedHandle (so a resource
+    // manager knows to save it again after each use) and belongs to the NULL hierarchy.
+    ctx.saved_handle = kSavedSequence;
+    ctx.hierarchy = TpmRh::Null;
+  } else {
+    ctx.saved_handle = obj->pub.Has(wire::TpmaObject::StClear) ? kSavedStClearObject : kSavedObject;
+    ctx.hierarchy = obj->hierarchy;
   }
-  ctx.saved_handle = obj->pub.Has(wire::TpmaObject::StClear) ? kSavedStClearObject : kSavedObject;
-  ctx.hierarchy = obj->hierarchy;
-  const SecretBytes* proof = tpm.HierarchyProof(obj->hierarchy);
+  const SecretBytes* proof = tpm.HierarchyProof(ctx.hierarchy);
   if (proof == nullptr) {
     return Rc::Hierarchy;
   }
-  TRY_ASSIGN(ctx.context_blob.data,
-             Seal(tpm, *proof, ctx.sequence, ctx.saved_handle, EncodeObject(*obj)));
+  TRY_ASSIGN(Bytes payload, EncodeLoadedObject(*obj));
+  auto blob = Seal(tpm, *proof, ctx.sequence, ctx.saved_handle, payload);
+  SecureWipe(payload.data(), payload.size());
+  TRY_ASSIGN(ctx.context_blob.data, std::move(blob));
   return out;
 }
 
@@ -156,7 +167,8 @@ Result<ContextLoadOut> ContextLoad(Tpm& tpm, const ContextLoadIn& in) {
     out.loaded_handle = ctx.saved_handle;
     return out;
   }
-  if (ctx.saved_handle != kSavedObject && ctx.saved_handle != kSavedStClearObject) {
+  if (ctx.saved_handle != kSavedObject && ctx.saved_handle != kSavedSequence &&
+      ctx.saved_handle != kSavedStClearObject) {
     return Rc::Handle.Param(1);
   }
   if (ctx.hierarchy != TpmRh::Null && !tpm.IsHierarchyEnabled(ctx.hierarchy)) {
@@ -169,7 +181,10 @@ Result<ContextLoadOut> ContextLoad(Tpm& tpm, const ContextLoadIn& in) {
   TRY_ASSIGN(Bytes payload, Open(tpm, *proof, ctx));
   auto obj = DecodeObject(payload);
   SecureWipe(payload.data(), payload.size());
-  if (!obj.ok() || obj->hierarchy != ctx.hierarchy) {
+  // The integrity HMAC covers savedHandle and the payload, so these can only disagree in a
+  // context this TPM never made; refuse it all the same.
+  if (!obj.ok() || obj->hierarchy != ctx.hierarchy ||
+      obj->sequence.has_value() != (ctx.saved_handle == kSavedSequence)) {
     return Rc::Integrity.Param(1);
   }
   TRY_ASSIGN(out.loaded_handle, tpm.InsertObject(std::move(obj).value()));

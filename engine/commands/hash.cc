@@ -71,11 +71,11 @@ Result<HandleOut> HashSequenceStart(Tpm& tpm, const HashSequenceStartIn& in) {
   seq.is_event = in.hash_alg == TpmAlg::Null;
   if (seq.is_event) {
     for (uint16_t alg : wire::kHashAlgs) {
-      TRY_ASSIGN(auto ctx, crypto::HashContext::Start(alg));
+      TRY_ASSIGN(auto ctx, crypto::ResumableHash::Start(alg));
       seq.contexts.push_back(std::move(ctx));
     }
   } else {
-    TRY_ASSIGN(auto ctx, crypto::HashContext::Start(in.hash_alg));
+    TRY_ASSIGN(auto ctx, crypto::ResumableHash::Start(in.hash_alg));
     seq.contexts.push_back(std::move(ctx));
   }
   uint32_t handle = tpm.AllocateTransientHandle();

@@ -115,7 +115,7 @@ Result<hash::HandleOut> HmacStart(Tpm& tpm, const HmacStartIn& in) {
   TRY_ASSIGN(uint16_t hash_alg, HmacHash(*key, in.hash_alg));
   SequenceObject seq;
   seq.is_hmac = true;
-  TRY_ASSIGN(seq.hmac, crypto::HmacContext::Start(hash_alg, key->sensitive));
+  TRY_ASSIGN(seq.hmac, crypto::ResumableHmac::Start(hash_alg, key->sensitive));
   Object obj;
   obj.auth = SecretBytes(TrimTrailingZeros(in.auth.span()));
   obj.pub.name_alg = TpmAlg::Null;  // Part 1 §14: a sequence object's Name is empty

@@ -5,18 +5,21 @@
 #include <optional>
 #include <vector>
 
-#include "crypto/hash.h"
+#include "crypto/resumable_hash.h"
 #include "engine/base/bytes.h"
 #include "engine/wire/public.h"
 
 namespace tpm2emu::engine {
 
-// A hash, HMAC or event sequence (Part 1 §32.4).
+// A hash, HMAC or event sequence (Part 1 §32.4). Its running digests can be exported, so a
+// sequence can be context-saved (Part 1 §27.8) and kept in the saved volatile state.
 struct SequenceObject {
   bool is_event = false;
   bool is_hmac = false;
-  std::vector<crypto::HashContext> contexts;  // one per implemented hash for events
-  crypto::HmacContext hmac;
+  // One per implemented hash (wire::kHashAlgs order) for events, one for a hash sequence, none
+  // for an HMAC sequence.
+  std::vector<crypto::ResumableHash> contexts;
+  crypto::ResumableHmac hmac;
   // Whether the first block of data started with TPM_GENERATED_VALUE (no ticket then).
   bool first_block_seen = false;
   bool generated_prefix = false;

@@ -1,6 +1,7 @@
 #include "engine/state/object_util.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "crypto/ecc.h"
 #include "crypto/hash.h"
@@ -439,7 +440,18 @@ RcStatus GetSecret(wire::Reader& r, SecretBytes& out) {
   return {};
 }
 
+// The first octet of an encoded object says which layout follows: a key/data object, or a
+// sequence object (whose running digests are exported with crypto::ResumableHash/Hmac).
 constexpr uint8_t kObjectEncodingVersion = 1;
+constexpr uint8_t kSequenceEncodingVersion = 2;
+// Key object flags.
+constexpr uint8_t kPublicOnly = 1;
+constexpr uint8_t kPrimary = 2;
+// Sequence object flags.
+constexpr uint8_t kEvent = 1;
+constexpr uint8_t kHmac = 2;
+constexpr uint8_t kFirstBlockSeen = 4;
+constexpr uint8_t kGeneratedPrefix = 8;
 
 }  // namespace
 
@@ -455,9 +467,84 @@ Bytes EncodeObject(const Object& obj) {
   PutBytes(w, obj.auth);
   PutBytes(w, obj.seed_value);
   PutBytes(w, obj.sensitive);
-  w.U8(static_cast<uint8_t>((obj.public_only ? 1 : 0) | (obj.is_primary ? 2 : 0)));
+  w.U8(static_cast<uint8_t>((obj.public_only ? kPublicOnly : 0) | (obj.is_primary ? kPrimary : 0)));
   return w.Take();
 }
+
+Result<Bytes> EncodeLoadedObject(const Object& obj) {
+  if (!obj.sequence) {
+    return EncodeObject(obj);
+  }
+  const SequenceObject& seq = *obj.sequence;
+  wire::Writer w;
+  w.U8(kSequenceEncodingVersion);
+  PutBytes(w, obj.auth);
+  w.U8(static_cast<uint8_t>((seq.is_event ? kEvent : 0) | (seq.is_hmac ? kHmac : 0) |
+                            (seq.first_block_seen ? kFirstBlockSeen : 0) |
+                            (seq.generated_prefix ? kGeneratedPrefix : 0)));
+  w.U8(static_cast<uint8_t>(seq.contexts.size()));
+  for (const crypto::ResumableHash& ctx : seq.contexts) {
+    TRY_ASSIGN(SecretBytes state, ctx.Export());
+    PutBytes(w, state);
+  }
+  SecretBytes hmac_state;
+  if (seq.is_hmac) {
+    TRY_ASSIGN(hmac_state, seq.hmac.Export());
+  }
+  PutBytes(w, hmac_state);
+  return w.Take();
+}
+
+namespace {
+
+// The rest of DecodeObject() for a sequence object, after its version octet. The structure
+// must be one HashSequenceStart or HMAC_Start could have made (Part 3 §17.2, §17.3): an HMAC
+// sequence has the HMAC state only, a hash sequence one hash state, an event sequence one per
+// implemented hash in wire::kHashAlgs order.
+Result<Object> DecodeSequenceObject(wire::Reader& r) {
+  Object obj;
+  SequenceObject seq;
+  uint8_t flags = 0;
+  uint8_t count = 0;
+  TRY(GetSecret(r, obj.auth));
+  TRY(r.U8(flags));
+  TRY(r.U8(count));
+  seq.is_event = (flags & kEvent) != 0;
+  seq.is_hmac = (flags & kHmac) != 0;
+  seq.first_block_seen = (flags & kFirstBlockSeen) != 0;
+  seq.generated_prefix = (flags & kGeneratedPrefix) != 0;
+  size_t expected_count = seq.is_hmac ? 0 : seq.is_event ? std::size(wire::kHashAlgs) : 1;
+  if ((flags & ~(kEvent | kHmac | kFirstBlockSeen | kGeneratedPrefix)) != 0 ||
+      (seq.is_event && seq.is_hmac) || (seq.generated_prefix && !seq.first_block_seen) ||
+      count != expected_count || obj.auth.size() > wire::kMaxDigestSize) {
+    return Rc::Value;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    SecretBytes state;
+    TRY(GetSecret(r, state));
+    TRY_ASSIGN(crypto::ResumableHash ctx, crypto::ResumableHash::Import(state));
+    if (seq.is_event && ctx.alg() != wire::kHashAlgs[i]) {
+      return Rc::Value;
+    }
+    seq.contexts.push_back(std::move(ctx));
+  }
+  SecretBytes hmac_state;
+  TRY(GetSecret(r, hmac_state));
+  if (seq.is_hmac) {
+    TRY_ASSIGN(seq.hmac, crypto::ResumableHmac::Import(hmac_state));
+  } else if (!hmac_state.empty()) {
+    return Rc::Value;
+  }
+  if (!r.empty()) {
+    return Rc::Size;
+  }
+  obj.pub.name_alg = TpmAlg::Null;  // Part 1 §14: a sequence object's Name is empty
+  obj.hierarchy = TpmRh::Null;      // Part 1 §27.2.4: sequence objects are in the NULL hierarchy
+  obj.sequence = std::move(seq);
+  return obj;
+}
+
+}  // namespace
 
 Result<Object> DecodeObject(ByteSpan data) {
   wire::Reader r(data);
@@ -465,6 +552,9 @@ Result<Object> DecodeObject(ByteSpan data) {
   uint8_t version = 0;
   uint8_t flags = 0;
   TRY(r.U8(version));
+  if (version == kSequenceEncodingVersion) {
+    return DecodeSequenceObject(r);
+  }
   if (version != kObjectEncodingVersion) {
     return Rc::Value;
   }
@@ -482,8 +572,8 @@ Result<Object> DecodeObject(ByteSpan data) {
   if (!r.empty() || !pub_reader.empty()) {
     return Rc::Size;
   }
-  obj.public_only = (flags & 1) != 0;
-  obj.is_primary = (flags & 2) != 0;
+  obj.public_only = (flags & kPublicOnly) != 0;
+  obj.is_primary = (flags & kPrimary) != 0;
   return obj;
 }
 

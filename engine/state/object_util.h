@@ -54,9 +54,17 @@ uint16_t ProtectionKeyBits(const Object& parent);
 // A copy of a key object without any sequence state (sequence objects cannot be copied).
 Object CopyKeyObject(const Object& obj);
 
-// An object's explicit encoding for context blobs and saved volatile state (not for
-// sequence objects, whose running digests cannot be exported).
+// A key or data object's explicit encoding, for persistent objects, context blobs and saved
+// volatile state. Precondition: `obj` is not a sequence object (use EncodeLoadedObject).
 Bytes EncodeObject(const Object& obj);
+// Any loaded object's encoding: EncodeObject() for a key or data object; for a sequence object
+// its own layout (auth value, event/HMAC flags, whether the first block was seen and started
+// with TPM_GENERATED_VALUE, and the exported running state of each digest or of the HMAC).
+// TPM_RC_FAILURE only when a digest's state cannot be exported (a sequence whose OpenSSL
+// state was lost). The result holds secrets: callers wipe it.
+Result<Bytes> EncodeLoadedObject(const Object& obj);
+// Decodes either encoding. Any malformed or inconsistent input is an error (never a partly
+// decoded object): a sequence must have the shape HashSequenceStart or HMAC_Start gives.
 Result<Object> DecodeObject(ByteSpan data);
 
 }  // namespace tpm2emu::engine
