@@ -161,7 +161,13 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
         return Rc::AuthUnavailable;
       }
     }
-    TRY(CheckLockout(entity));
+    // A policy that does not use the authValue (no PolicyAuthValue or PolicyPassword) is not
+    // subject to dictionary-attack lockout: that is how lockoutPolicy recovers (§16.8.5).
+    bool uses_auth_value =
+        !is_policy || s.session->needs_auth_value || s.session->needs_password;
+    if (uses_auth_value) {
+      TRY(CheckLockout(entity));
+    }
     if (static_cast<uint8_t>(entity >> 24) == TpmHt::NvIndex) {  // Part 3 §5.6 items 5, 7
       TRY(nv::CheckAuthorization(*this, entity, command_code_, auth_role[i], is_policy));
     }
@@ -176,6 +182,7 @@ RcStatus Tpm::AuthorizeSessions(std::vector<AuthSession>& sessions, SessionUse& 
       // Part 3 §5.6 item 8: the policy digest must equal the entity's authPolicy, and the
       // deferred assertions must hold for this command.
       TRY(policy::CheckAtUse(*this, session, entity, auth_role[i], n, cp_data, names_end));
+      policy_authorized_[i] = true;
       if (session.needs_password) {
         if (!ConstantTimeEqual(TrimTrailingZeros(auth), TrimTrailingZeros(s.hmac.span()))) {
           return AuthFailure(entity, n);

@@ -119,6 +119,7 @@ Bytes Tpm::ExecuteChecked(std::span<const uint8_t> command) {
     return ErrorResponse(Rc::CommandCode);
   }
   command_code_ = code;
+  policy_authorized_ = {};
   if (!started_ && code != TpmCc::Startup && !failure_mode_) {
     return ErrorResponse(Rc::Initialize);
   }

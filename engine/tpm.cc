@@ -673,21 +673,32 @@ bool Tpm::IsDaProtected(uint32_t handle) const {
 
 bool Tpm::InLockout() {
   PersistentState& p = persistent_;
-  // Part 1 §16.8.4: one failure is forgiven per recoveryTime of Clock; recoveryTime 0 means
-  // only TPM2_DictionaryAttackLockReset clears them.
+  // Part 1 §16.8.4: one failure is forgiven per recoveryTime of Time (Part 3 §25.3.1: the TPM
+  // must stay powered for it); recoveryTime 0 disables DA protection, so nothing is counted.
   if (p.recovery_time_s != 0 && p.failed_tries > 0) {
-    uint64_t now = clock_ms();
+    uint64_t now = time_ms();
     uint64_t step = uint64_t{p.recovery_time_s} * 1000;
     if (p.last_recovery_ms > now) {
       p.last_recovery_ms = now;
     }
     uint64_t forgiven = (now - p.last_recovery_ms) / step;
     if (forgiven > 0) {
-      p.failed_tries = forgiven >= p.failed_tries ? 0 : p.failed_tries - static_cast<uint32_t>(forgiven);
+      p.failed_tries =
+          forgiven >= p.failed_tries ? 0 : p.failed_tries - static_cast<uint32_t>(forgiven);
       p.last_recovery_ms += forgiven * step;
     }
   }
   return p.failed_tries >= p.max_tries;
+}
+
+void Tpm::RestartDaTimers() {
+  PersistentState& p = persistent_;
+  uint64_t now = time_ms();
+  p.last_recovery_ms = now;
+  if (p.lockout_auth_locked_until_ms != 0) {
+    p.lockout_auth_locked_until_ms =
+        p.lockout_recovery_s == 0 ? 0 : now + uint64_t{p.lockout_recovery_s} * 1000;
+  }
 }
 
 RcStatus Tpm::CheckLockout(uint32_t handle) {
@@ -696,7 +707,7 @@ RcStatus Tpm::CheckLockout(uint32_t handle) {
   }
   if (handle == TpmRh::Lockout) {
     uint64_t until = persistent_.lockout_auth_locked_until_ms;
-    if (until != 0 && clock_ms() < until) {
+    if (until != 0 && time_ms() < until) {
       return Rc::Lockout;
     }
     return {};
@@ -716,14 +727,19 @@ TpmRc Tpm::AuthFailure(uint32_t handle, uint32_t session_number) {
   }
   PersistentState& p = persistent_;
   if (handle == TpmRh::Lockout) {
-    // Part 1 §16.8.5: a wrong lockoutAuth blocks it for lockoutRecovery (until the next
-    // TPM Reset when that is 0).
-    p.lockout_auth_locked_until_ms =
-        p.lockout_recovery_s == 0 ? ~uint64_t{0} : clock_ms() + uint64_t{p.lockout_recovery_s} * 1000;
+    // Part 1 §16.8.5: a wrong lockoutAuth blocks it for lockoutRecovery of Time (until the next
+    // TPM2_Startup when that is 0).
+    p.lockout_auth_locked_until_ms = p.lockout_recovery_s == 0
+                                         ? ~uint64_t{0}
+                                         : time_ms() + uint64_t{p.lockout_recovery_s} * 1000;
+  } else if (p.recovery_time_s == 0) {
+    // Part 3 §25.3.1: DA protection is disabled; a failure that is not counted is
+    // TPM_RC_BAD_AUTH (Part 1 §16.8.3).
+    return Rc::BadAuth.Session(session_number);
   } else {
     InLockout();
     if (p.failed_tries == 0) {
-      p.last_recovery_ms = clock_ms();
+      p.last_recovery_ms = time_ms();
     }
     if (p.failed_tries < p.max_tries) {
       ++p.failed_tries;

@@ -59,14 +59,15 @@ struct PersistentState {
   bool disable_clear = false;  // TPM2_ClearControl
   // Persistent objects (TPM2_EvictControl), each its own record "obj/<handle in hex>".
   std::map<uint32_t, Object> objects;
-  // Dictionary-attack protection (Part 1 §19.8): failures counted against maxTries, one
+  // Dictionary-attack protection (Part 1 §16.8): failures counted against maxTries, one
   // forgiven every recoveryTime seconds; lockoutAuth itself locks for lockoutRecovery seconds.
   uint32_t failed_tries = 0;
   uint32_t max_tries = 3;
   uint32_t recovery_time_s = 1000;
   uint32_t lockout_recovery_s = 1000;
-  uint64_t lockout_auth_locked_until_ms = 0;  // in Clock time; 0 = not locked
-  uint64_t last_recovery_ms = 0;              // Clock time of the last forgiven failure
+  // Both in Time (time_ms), re-based at every TPM2_Startup. ~0: until the next Startup.
+  uint64_t lockout_auth_locked_until_ms = 0;  // 0 = not locked
+  uint64_t last_recovery_ms = 0;              // Time of the last forgiven failure
   // Command audit (Part 1 §32): the audited commands (TPM2_SetCommandCodeAuditStatus always
   // among them), the audit hash, the count of audit logs started, and the audit digest
   // register (empty while no log is open).
@@ -198,6 +199,15 @@ class Tpm final : public TpmInstance {
   Result<uint32_t> InsertObject(Object obj);
   // Whether DA-protected authorizations are refused now (after forgiving elapsed failures).
   bool InLockout();
+  // Part 1 §16.8: the DA timeouts count Time, which restarts at _TPM_Init, so TPM2_Startup
+  // restarts the self-healing and lockoutRecovery intervals (a lockoutAuth lockout with
+  // lockoutRecovery 0 ends here).
+  void RestartDaTimers();
+  // Whether authorization i (0-based) of the command being executed was a policy session that
+  // succeeded (TPM2_DictionaryAttackLockReset with lockoutPolicy ends the lockoutAuth lockout).
+  bool AuthorizedByPolicy(size_t i) const {
+    return i < policy_authorized_.size() && policy_authorized_[i];
+  }
   // The primary seed of a hierarchy (the null seed for TPM_RH_NULL), or null.
   const SecretBytes* HierarchySeed(uint32_t hierarchy) const;
   // Secret sharing (Part 1 §8.4.5.2): recovers a seed encrypted to the loaded key `key_handle`
@@ -229,7 +239,7 @@ class Tpm final : public TpmInstance {
   Bytes ExecuteChecked(std::span<const uint8_t> command);
   // Part 3 §5.3: a handle must name something that exists and is enabled (n is 0-based).
   RcStatus CheckHandleReference(uint32_t handle, uint32_t n);
-  // Part 1 §19.8.4: a password session's hmac field is the entity's authValue.
+  // Part 1 §16.4: a password session's hmac field is the entity's authValue.
   RcStatus AuthorizeWithPassword(uint32_t handle, ByteSpan password, uint32_t session_number);
   // The error for a failed authorization of `handle` (DA-protected entities: TPM_RC_AUTH_FAIL,
   // counted against the lockout).
@@ -290,6 +300,7 @@ class Tpm final : public TpmInstance {
   bool clock_safe_ = true;
   uint8_t locality_ = 0;
   uint32_t command_code_ = 0;
+  std::array<bool, 3> policy_authorized_{};
   uint32_t self_test_result_ = 0;
   uint64_t init_host_ms_ = 0;      // host time at _TPM_Init
   uint64_t clock_base_host_ms_ = 0;  // host time at which clock_ms_base_ applied

@@ -201,6 +201,10 @@ Result<Empty> DictionaryAttackLockReset(Tpm& tpm, const LockoutIn& in) {
     return Rc::Value.Handle(1);
   }
   tpm.persistent().failed_tries = 0;
+  // Part 1 §16.8.5: lockoutPolicy (which is not subject to the lockoutAuth lockout) ends it.
+  if (tpm.AuthorizedByPolicy(0)) {
+    tpm.persistent().lockout_auth_locked_until_ms = 0;
+  }
   return Empty{};
 }
 
@@ -214,7 +218,7 @@ Result<Empty> DictionaryAttackParameters(Tpm& tpm, const DictionaryAttackParamet
   p.recovery_time_s = in.new_recovery_time;
   p.lockout_recovery_s = in.lockout_recovery;
   p.failed_tries = std::min(p.failed_tries, p.max_tries);
-  p.last_recovery_ms = tpm.clock_ms();
+  p.last_recovery_ms = tpm.time_ms();
   return Empty{};
 }
 

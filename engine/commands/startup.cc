@@ -46,6 +46,7 @@ Result<Empty> Startup(Tpm& tpm, const StartupIn& in) {
     c.ph_enable = true;
   }
   tpm.clear_state().orderly_startup = p.orderly;
+  tpm.RestartDaTimers();
   tpm.InitPcrs(resume);
   nv::OnStartup(tpm, !resume);
   p.saved_pcrs.clear();
