@@ -158,6 +158,10 @@ class Tpm final : public TpmInstance {
   bool physical_presence() const { return physical_presence_; }
   crypto::Drbg& drbg() { return *drbg_; }
   void Random(std::span<uint8_t> out) { drbg_->Generate(out); }
+  // Random() as a callable, for code that takes a RandomFn.
+  auto RandomSource() {
+    return [this](std::span<uint8_t> out) { Random(out); };
+  }
   SecretBytes RandomSecret(size_t n);
 
   // PCR banks: values_[bank][pcr], banks in persistent_.pcr_allocation order.

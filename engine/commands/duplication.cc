@@ -260,7 +260,7 @@ Result<ImportOut> Import(Tpm& tpm, const ImportIn& in) {
     return st.error().Param(2);
   }
   ImportOut out;
-  TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, obj));
+  TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, obj, tpm.RandomSource()));
   return out;
 }
 

@@ -106,7 +106,7 @@ Result<Object> MakeOrdinary(Tpm& tpm, const Object& parent, const wire::Tpm2bSen
   Object obj;
   obj.pub = tmpl;
   obj.hierarchy = parent.hierarchy;
-  TRY(GenerateObject(obj, sens, [&tpm](std::span<uint8_t> out) { tpm.Random(out); }));
+  TRY(GenerateObject(obj, sens, tpm.RandomSource()));
   TRY_ASSIGN(obj.name, ComputeName(obj.pub));
   TRY_ASSIGN(obj.qualified_name,
              ComputeQualifiedName(obj.pub.name_alg, parent.qualified_name, obj.name));
@@ -138,7 +138,7 @@ Result<CreateOut> Create(Tpm& tpm, const CreateIn& in) {
   TRY_ASSIGN(Creation c, MakeCreation(tpm, obj, parent->pub.name_alg, parent->name,
                                       parent->qualified_name, in.outside_info, in.creation_pcr));
   CreateOut out;
-  TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, obj));
+  TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, obj, tpm.RandomSource()));
   out.out_public.value = obj.pub;
   out.creation_data = std::move(c.data);
   out.creation_hash = std::move(c.hash);
@@ -288,7 +288,7 @@ Result<ObjectChangeAuthOut> ObjectChangeAuth(Tpm& tpm, const ObjectChangeAuthIn&
   Object changed = CopyKeyObject(*obj);
   changed.auth = SecretBytes(TrimTrailingZeros(in.new_auth.span()));
   ObjectChangeAuthOut out;
-  TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, changed));
+  TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, changed, tpm.RandomSource()));
   return out;
 }
 
@@ -310,7 +310,7 @@ Result<CreateLoadedOut> CreateLoaded(Tpm& tpm, const CreateLoadedIn& in) {
       return Rc::Type.Handle(1);
     }
     TRY_ASSIGN(obj, MakeOrdinary(tpm, *parent, in.in_sensitive, *tmpl));
-    TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, obj));
+    TRY_ASSIGN(out.out_private.data, ProtectSensitive(*parent, obj, tpm.RandomSource()));
   }
   out.out_public.value = obj.pub;
   out.name.data = obj.name;

@@ -317,6 +317,9 @@ wire::TpmtSymDefObject ProtectionSymmetric(const Object& parent) {
   return {};
 }
 
+// symIv is one block of the storage cipher, which is always AES (CheckStorageSymmetric).
+constexpr uint16_t kProtectionIvSize = 16;
+
 struct ProtectionKeys {
   SecretBytes sym_key;
   SecretBytes hmac_key;
@@ -366,19 +369,25 @@ Object CopyKeyObject(const Object& obj) {
   return copy;
 }
 
-Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj) {
+Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj, const RandomFn& rng) {
   Bytes plain = EncodeSensitiveArea(obj);
   TRY_ASSIGN(ProtectionKeys keys, DeriveProtectionKeys(parent, obj.name));
-  Bytes iv(16, 0);  // Part 1 §19.4: no IV is stored for a storage-protected sensitive area
+  Bytes iv(kProtectionIvSize);
+  rng(iv);
   TRY_ASSIGN(Bytes enc, crypto::AesCfbEncrypt(keys.sym_key, iv, plain));
   SecureWipe(plain.data(), plain.size());
-  Bytes mac_input = enc;
+  // The HMAC covers the marshaled TPM2B_IV, encSensitive and the Name (Part 1 §19.5).
+  Bytes protected_part;
+  AppendBe16(protected_part, static_cast<uint16_t>(iv.size()));
+  protected_part.insert(protected_part.end(), iv.begin(), iv.end());
+  protected_part.insert(protected_part.end(), enc.begin(), enc.end());
+  Bytes mac_input = protected_part;
   mac_input.insert(mac_input.end(), obj.name.begin(), obj.name.end());
   TRY_ASSIGN(Bytes integrity, crypto::Hmac(parent.pub.name_alg, keys.hmac_key, mac_input));
   Bytes out;
   AppendBe16(out, static_cast<uint16_t>(integrity.size()));
   out.insert(out.end(), integrity.begin(), integrity.end());
-  out.insert(out.end(), enc.begin(), enc.end());
+  out.insert(out.end(), protected_part.begin(), protected_part.end());
   return out;
 }
 
@@ -393,16 +402,23 @@ Result<wire::TpmtSensitive> UnprotectSensitive(const Object& parent, ByteSpan ch
   if (!integrity.ok()) {
     return Rc::Integrity;
   }
-  ByteSpan enc = r.rest();
+  ByteSpan protected_part = r.rest();
   TRY_ASSIGN(ProtectionKeys keys, DeriveProtectionKeys(parent, child_name));
-  Bytes mac_input(enc.begin(), enc.end());
+  Bytes mac_input(protected_part.begin(), protected_part.end());
   mac_input.insert(mac_input.end(), child_name.begin(), child_name.end());
   TRY_ASSIGN(Bytes expected, crypto::Hmac(parent.pub.name_alg, keys.hmac_key, mac_input));
   if (!ConstantTimeEqual(expected, *integrity)) {
     return Rc::Integrity;
   }
-  Bytes iv(16, 0);
-  TRY_ASSIGN(Bytes plain, crypto::AesCfbDecrypt(keys.sym_key, iv, enc));
+  uint16_t iv_size = 0;
+  if (!r.U16(iv_size).ok() || iv_size != kProtectionIvSize) {
+    return Rc::Integrity;
+  }
+  auto iv = r.Take(iv_size);
+  if (!iv.ok()) {
+    return Rc::Integrity;
+  }
+  TRY_ASSIGN(Bytes plain, crypto::AesCfbDecrypt(keys.sym_key, *iv, r.rest()));
   wire::Reader pr(plain);
   uint16_t size = 0;
   wire::TpmtSensitive s;

@@ -40,8 +40,10 @@ RcStatus GenerateObject(Object& obj, const wire::Tpm2bSensitiveCreate& sensitive
 // Part 1 §26.2: the public area must be the one that belongs with the sensitive area.
 RcStatus CheckBinding(const Object& obj);
 
-// Wraps `obj`'s sensitive area under `parent` (a storage parent): TPM2B_PRIVATE contents.
-Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj);
+// Wraps `obj`'s sensitive area under `parent` (a storage parent): TPM2B_PRIVATE contents,
+// integrityHMAC || TPM2B_IV || encSensitive (Part 1 §19.4, §19.5) with a fresh IV from `rng`
+// (the key depends only on the parent and the Name, so ObjectChangeAuth reuses it).
+Result<Bytes> ProtectSensitive(const Object& parent, const Object& obj, const RandomFn& rng);
 // Unwraps a TPM2B_PRIVATE's contents for a child with `child_name` under `parent`.
 // TPM_RC_INTEGRITY when the HMAC fails; TPM_RC_SENSITIVE when the contents don't parse.
 Result<wire::TpmtSensitive> UnprotectSensitive(const Object& parent, ByteSpan child_name,

@@ -224,6 +224,66 @@ TEST_F(EsysObjectTest, SealedDataUnsealsAndTamperedBlobIsRefused) {
   Esys_Free(pub);
 }
 
+// Part 1 §19.4: the storage key depends only on the parent and the Name, so every private
+// area carries its own random symIv (a TPM2B_IV after the integrity HMAC, covered by it).
+// ObjectChangeAuth twice to the same authValue must not give the same ciphertext.
+TEST_F(EsysObjectTest, PrivateAreasCarryAFreshIv) {
+  ESYS_TR srk = Primary(EccTemplate(true));
+  TPM2B_PUBLIC tmpl{};
+  tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
+  tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
+  tmpl.publicArea.objectAttributes =
+      TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH;
+  tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+  TPM2B_SENSITIVE_CREATE sens{};
+  sens.sensitive.data.size = 6;
+  std::memcpy(sens.sensitive.data.buffer, "secret", 6);
+  TPM2B_PRIVATE* created = nullptr;
+  TPM2B_PUBLIC* pub = nullptr;
+  ESYS_TR sealed = CreateAndLoad(srk, tmpl, sens, &created, &pub);
+  // integrityHMAC (SHA-256) || TPM2B_IV (16 octets) || encSensitive
+  ASSERT_GT(created->size, 2 + 32 + 2 + 16);
+  EXPECT_EQ(LoadBe16(created->buffer), 32u);
+  EXPECT_EQ(LoadBe16(created->buffer + 34), 16u);
+  TPM2B_AUTH new_auth{};
+  new_auth.size = 3;
+  std::memcpy(new_auth.buffer, "new", 3);
+  TPM2B_PRIVATE* first = nullptr;
+  TPM2B_PRIVATE* second = nullptr;
+  ASSERT_EQ(Esys_ObjectChangeAuth(ctx_, sealed, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  &new_auth, &first),
+            TSS2_RC_SUCCESS);
+  ASSERT_EQ(Esys_ObjectChangeAuth(ctx_, sealed, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  &new_auth, &second),
+            TSS2_RC_SUCCESS);
+  ASSERT_EQ(first->size, second->size);
+  EXPECT_NE(Bytes(first->buffer + 36, first->buffer + first->size),
+            Bytes(second->buffer + 36, second->buffer + second->size));
+  // Both load and unseal with the new authValue; a changed IV fails the integrity check.
+  for (TPM2B_PRIVATE* priv : {first, second}) {
+    ESYS_TR handle = ESYS_TR_NONE;
+    ASSERT_EQ(Esys_Load(ctx_, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub,
+                        &handle),
+              TSS2_RC_SUCCESS);
+    ASSERT_EQ(Esys_TR_SetAuth(ctx_, handle, &new_auth), TSS2_RC_SUCCESS);
+    TPM2B_SENSITIVE_DATA* out = nullptr;
+    ASSERT_EQ(Esys_Unseal(ctx_, handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &out),
+              TSS2_RC_SUCCESS);
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(out->buffer), out->size), "secret");
+    Esys_Free(out);
+    Esys_FlushContext(ctx_, handle);
+  }
+  first->buffer[40] ^= 1;
+  ESYS_TR handle = ESYS_TR_NONE;
+  TSS2_RC rc =
+      Esys_Load(ctx_, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, first, pub, &handle);
+  EXPECT_EQ(rc & 0xFFF, Rc::Integrity.Param(1).value());
+  Esys_Free(created);
+  Esys_Free(first);
+  Esys_Free(second);
+  Esys_Free(pub);
+}
+
 TEST_F(EsysObjectTest, ContextSaveAndLoadOfObjectsAndSessions) {
   ESYS_TR srk = Primary(RsaTemplate(true));
   TPMS_CONTEXT* saved = nullptr;
