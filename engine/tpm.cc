@@ -949,21 +949,19 @@ StatusOr<Bytes> Tpm::SaveVolatile() {
   wire::Marshal(w, clear_.platform_policy);
   w.U8(static_cast<uint8_t>((clear_.ph_enable ? 1 : 0) | (clear_.sh_enable ? 2 : 0) |
                             (clear_.eh_enable ? 4 : 0) | (clear_.ph_enable_nv ? 8 : 0)));
-  // Loaded objects and sessions; sequence objects are not kept (OpenSSL cannot export a
-  // digest's running state).
-  uint32_t objects = 0;
+  // Loaded objects, sequence objects with their running digests included (this is the TPM's
+  // volatile memory while it stays powered, not a Shutdown: Startup never sees it), and
+  // sessions.
+  w.U32(static_cast<uint32_t>(reset_.objects.size()));
   for (const auto& [h, obj] : reset_.objects) {
-    objects += obj.sequence ? 0 : 1;
-  }
-  w.U32(objects);
-  for (const auto& [h, obj] : reset_.objects) {
-    if (!obj.sequence) {
-      w.U32(h);
-      Bytes enc = EncodeObject(obj);
-      w.U32(static_cast<uint32_t>(enc.size()));
-      w.Raw(enc);
-      SecureWipe(enc.data(), enc.size());
+    w.U32(h);
+    Result<Bytes> enc = EncodeLoadedObject(obj);
+    if (!enc.ok()) {
+      return Status(StatusCode::kInternal, "a sequence object's digest state cannot be saved");
     }
+    w.U32(static_cast<uint32_t>(enc->size()));
+    w.Raw(*enc);
+    SecureWipe(enc->data(), enc->size());
   }
   w.U32(static_cast<uint32_t>(reset_.sessions.size()));
   for (const auto& [h, ses] : reset_.sessions) {

@@ -121,6 +121,51 @@ TEST(EventSequence, ExtendsPcrAndReturnsAllDigests) {
   EXPECT_EQ(ToBytes(*r.Take(20)), *crypto::Hash(TpmAlg::Sha1, ToBytes("abc")));
 }
 
+// The saved volatile state is the TPM's memory handed to the next process (in-process TCTI,
+// state blobs): a sequence half way through goes on there, with its auth and the first-block
+// flag (so its ticket is still given).
+TEST(HashSequence, SequencesSurviveSavedVolatileState) {
+  TestTpm t;
+  uint32_t hash = StartSequence(t, TpmAlg::Sha512, "v");
+  uint32_t event = StartSequence(t, TpmAlg::Null, "");
+  const Bytes first(100, 0x61);
+  ASSERT_SUCCESS(t.Run(Command(TpmCc::SequenceUpdate).Handle(hash).Password("v").Sized(first)));
+  ASSERT_SUCCESS(t.Run(Command(TpmCc::SequenceUpdate).Handle(event).Password().Sized(first)));
+  auto blob = t.tpm().SaveVolatile();
+  ASSERT_TRUE(blob.ok());
+  t.Create();  // a new process
+  ASSERT_TRUE(t.tpm().RestoreVolatile(*blob).ok());
+  EXPECT_RC(t.Run(Command(TpmCc::SequenceUpdate).Handle(hash).Password("w").Sized("x")),
+            Rc::BadAuth.Session(1));
+  Bytes rsp = t.Run(
+      Command(TpmCc::SequenceComplete).Handle(hash).Password("v").Sized("end").U32(TpmRh::Owner));
+  ASSERT_SUCCESS(rsp);
+  Bytes all = first;
+  all.insert(all.end(), {'e', 'n', 'd'});
+  HashResult r = ParseHashResult(rsp);
+  EXPECT_EQ(r.digest, *crypto::Hash(TpmAlg::Sha512, all));
+  EXPECT_EQ(r.hierarchy, TpmRh::Owner);
+  EXPECT_EQ(r.ticket.size(), 32u);
+  rsp = t.Run(Command(TpmCc::EventSequenceComplete)
+                  .Handle(TpmRh::Null)
+                  .Handle(event)
+                  .Password()
+                  .Password()
+                  .Sized("end"));
+  ASSERT_SUCCESS(rsp);
+  auto p = Params(rsp);
+  uint32_t n = 0;
+  ASSERT_TRUE(p.U32(n).ok());
+  ASSERT_EQ(n, 4u);
+  for (uint16_t want : wire::kHashAlgs) {
+    uint16_t alg = 0;
+    ASSERT_TRUE(p.U16(alg).ok());
+    EXPECT_EQ(alg, want);
+    const Bytes expected = *crypto::Hash(alg, all);
+    EXPECT_EQ(ToBytes(*p.Take(expected.size())), expected) << "bank " << alg;
+  }
+}
+
 TEST(EventSequence, CompleteOnEventSequenceGivesMode) {
   TestTpm t;
   uint32_t h = StartSequence(t, TpmAlg::Null, "");
