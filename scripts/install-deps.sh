@@ -8,6 +8,7 @@ packages=(
   libssl-dev libboost-dev libfuse3-dev
   libgtest-dev googletest
   libtss2-dev tpm2-tools tpm2-abrmd
+  libtss2-tcti-tabrmd0 dbus libglib2.0-bin
   python3 openssl
 )
 
