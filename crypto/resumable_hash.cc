@@ -13,6 +13,7 @@
 #include <array>
 #include <cstring>
 #include <iterator>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -63,54 +64,56 @@ struct Fields {
   ~Fields() { SecureWipe(this, sizeof(*this)); }
 };
 
-// OpenSSL keeps the message length in bits (Nh:Nl) and the not yet compressed octets at the
-// start of its block buffer (`num` of them), in input order.
-void GetFields(const SHA_CTX& c, Fields& f) {
-  f.h = {c.h0, c.h1, c.h2, c.h3, c.h4};
-  f.length = ((uint64_t{c.Nh} << 32) | c.Nl) >> 3;
-  std::memcpy(f.pending.data(), c.data, sizeof(c.data));
+// OpenSSL keeps the message length in bits as two words, Nh:Nl (32-bit words for SHA-1 and
+// SHA-256, 64-bit for SHA-384 and SHA-512), and the octets not yet compressed at the start of
+// its block buffer (`num` of them), in input order.
+template <class Ctx>
+auto& BlockBuffer(Ctx& c) {
+  if constexpr (std::is_same_v<std::remove_const_t<Ctx>, SHA512_CTX>) {
+    return c.u.p;
+  } else {
+    return c.data;
+  }
 }
-void GetFields(const SHA256_CTX& c, Fields& f) {
-  std::copy(std::begin(c.h), std::end(c.h), f.h.begin());
-  f.length = ((uint64_t{c.Nh} << 32) | c.Nl) >> 3;
-  std::memcpy(f.pending.data(), c.data, sizeof(c.data));
-}
-void GetFields(const SHA512_CTX& c, Fields& f) {
-  std::copy(std::begin(c.h), std::end(c.h), f.h.begin());
+
+// Shift from an octet count to Nh (the count in bits, high word).
+template <class Ctx>
+constexpr unsigned kNhShift = sizeof(Ctx::Nl) * 8 - 3;
+
+template <class Ctx>
+void GetFields(const Ctx& c, Fields& f) {
+  if constexpr (std::is_same_v<Ctx, SHA_CTX>) {
+    f.h = {c.h0, c.h1, c.h2, c.h3, c.h4};
+  } else {
+    std::copy(std::begin(c.h), std::end(c.h), f.h.begin());
+  }
+  const uint64_t nh = c.Nh;
+  const uint64_t nl = c.Nl;
   // 2^64 octets cannot be reached in practice; Export() refuses a count it cannot represent.
-  f.length = c.Nh >= 8 ? UINT64_MAX : (uint64_t{c.Nh} << 61) | (c.Nl >> 3);
-  std::memcpy(f.pending.data(), c.u.p, sizeof(c.u.p));
+  f.length = (nh >> (64 - kNhShift<Ctx>)) != 0 ? UINT64_MAX : (nh << kNhShift<Ctx>) | (nl >> 3);
+  static_assert(sizeof(BlockBuffer(c)) <= kMaxBlock);
+  std::memcpy(f.pending.data(), BlockBuffer(c), sizeof(BlockBuffer(c)));
 }
 
 // Called on a freshly initialised context, which fixes the output length (SHA-384 vs SHA-512).
 // The caller has checked that `f.length` is within the algorithm's limit.
-void SetFields(SHA_CTX& c, const Fields& f, size_t block) {
-  c.h0 = static_cast<SHA_LONG>(f.h[0]);
-  c.h1 = static_cast<SHA_LONG>(f.h[1]);
-  c.h2 = static_cast<SHA_LONG>(f.h[2]);
-  c.h3 = static_cast<SHA_LONG>(f.h[3]);
-  c.h4 = static_cast<SHA_LONG>(f.h[4]);
-  c.Nl = static_cast<SHA_LONG>(f.length << 3);
-  c.Nh = static_cast<SHA_LONG>(f.length >> 29);
-  std::memcpy(c.data, f.pending.data(), sizeof(c.data));
-  c.num = static_cast<unsigned int>(f.length % block);
-}
-void SetFields(SHA256_CTX& c, const Fields& f, size_t block) {
-  for (size_t i = 0; i < 8; ++i) {
-    c.h[i] = static_cast<SHA_LONG>(f.h[i]);
+template <class Ctx>
+void SetFields(Ctx& c, const Fields& f, size_t block) {
+  using Word = decltype(Ctx::Nl);
+  if constexpr (std::is_same_v<Ctx, SHA_CTX>) {
+    Word* h[] = {&c.h0, &c.h1, &c.h2, &c.h3, &c.h4};
+    for (size_t i = 0; i < std::size(h); ++i) {
+      *h[i] = static_cast<Word>(f.h[i]);
+    }
+  } else {
+    for (size_t i = 0; i < std::size(c.h); ++i) {
+      c.h[i] = static_cast<Word>(f.h[i]);
+    }
   }
-  c.Nl = static_cast<SHA_LONG>(f.length << 3);
-  c.Nh = static_cast<SHA_LONG>(f.length >> 29);
-  std::memcpy(c.data, f.pending.data(), sizeof(c.data));
-  c.num = static_cast<unsigned int>(f.length % block);
-}
-void SetFields(SHA512_CTX& c, const Fields& f, size_t block) {
-  for (size_t i = 0; i < 8; ++i) {
-    c.h[i] = f.h[i];
-  }
-  c.Nl = f.length << 3;
-  c.Nh = f.length >> 61;
-  std::memcpy(c.u.p, f.pending.data(), sizeof(c.u.p));
+  c.Nl = static_cast<Word>(f.length << 3);
+  c.Nh = static_cast<Word>(f.length >> kNhShift<Ctx>);
+  static_assert(sizeof(BlockBuffer(c)) <= kMaxBlock);
+  std::memcpy(BlockBuffer(c), f.pending.data(), sizeof(BlockBuffer(c)));
   c.num = static_cast<unsigned int>(f.length % block);
 }
 

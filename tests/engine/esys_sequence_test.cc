@@ -11,7 +11,7 @@
 #include <openssl/hmac.h>
 
 #include "engine/tpm.h"
-#include "tests/engine/esys_client.h"
+#include "tests/engine/esys_keys.h"
 #include "tests/engine/test_util.h"
 
 namespace tpm2emu::engine::test {
@@ -19,17 +19,13 @@ namespace {
 
 constexpr uint32_t kSavedSequence = 0x80000001;
 
+// OpenSSL's digest for a TPM_ALG_ID of crypto/hash.h.
 const EVP_MD* OpenSslMd(uint16_t alg) {
-  switch (alg) {
-    case TpmAlg::Sha1:
-      return EVP_sha1();
-    case TpmAlg::Sha256:
-      return EVP_sha256();
-    case TpmAlg::Sha384:
-      return EVP_sha384();
-    default:
-      return EVP_sha512();
-  }
+  const char* name = alg == TpmAlg::Sha1     ? "SHA1"
+                     : alg == TpmAlg::Sha256 ? "SHA256"
+                     : alg == TpmAlg::Sha384 ? "SHA384"
+                                             : "SHA512";
+  return EVP_get_digestbyname(name);
 }
 
 Bytes SoftwareHash(uint16_t alg, const Bytes& data) {
@@ -71,24 +67,14 @@ TPM2B_AUTH Auth(std::string_view s) {
   return a;
 }
 
-Bytes ToBytes(const TPM2B_DIGEST& d) {
-  return Bytes(d.buffer, d.buffer + d.size);
-}
-
-class EsysSequenceTest : public ::testing::Test {
+class EsysSequenceTest : public EsysKeysTest {
  protected:
-  void SetUp() override { Connect(); }
-  void Connect() {
-    client_ = std::make_unique<EsysClient>(tpm_.tpm());
-    ASSERT_EQ(client_->init_rc(), TSS2_RC_SUCCESS);
-    ctx_ = client_->ctx();
-  }
   // A power cycle: a new Tpm over the same store, then Startup(type), and a new ESYS context.
   void PowerCycle(uint16_t startup_type) {
     client_.reset();
     tpm_.Create();
     tpm_.Startup(startup_type);
-    Connect();
+    SetUp();
   }
 
   ESYS_TR StartHash(uint16_t alg, std::string_view auth) {
@@ -184,19 +170,15 @@ class EsysSequenceTest : public ::testing::Test {
                                     hierarchy, &result, &ticket),
               TSS2_RC_SUCCESS);
     if (result != nullptr && ticket != nullptr) {
-      c.digest = ToBytes(*result);
+      c.digest = Buf(*result);
       EXPECT_EQ(ticket->tag, TPM2_ST_HASHCHECK);
       c.ticket_hierarchy = ticket->hierarchy;
-      c.ticket = ToBytes(ticket->digest);
+      c.ticket = Buf(ticket->digest);
     }
     Esys_Free(result);
     Esys_Free(ticket);
     return c;
   }
-
-  TestTpm tpm_;
-  std::unique_ptr<EsysClient> client_;
-  ESYS_CONTEXT* ctx_ = nullptr;
 };
 
 // Every chunk size class around the SHA-1/SHA-256 (64) and SHA-384/SHA-512 (128) blocks, so the
@@ -271,30 +253,18 @@ TEST_F(EsysSequenceTest, HashcheckTicketOfReloadedSequenceIsValid) {
   ASSERT_EQ(Esys_Hash(ctx_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &b, TPM2_ALG_SHA256,
                       ESYS_TR_RH_OWNER, &digest, &ticket),
             TSS2_RC_SUCCESS);
-  EXPECT_EQ(ToBytes(*digest), c.digest);
+  EXPECT_EQ(Buf(*digest), c.digest);
   EXPECT_EQ(ticket->hierarchy, c.ticket_hierarchy);
-  EXPECT_EQ(ToBytes(ticket->digest), c.ticket);
+  EXPECT_EQ(Buf(ticket->digest), c.ticket);
 
   // A restricted RSASSA-SHA256 key signs the digest only with a valid ticket.
-  TPM2B_PUBLIC tmpl{};
-  tmpl.publicArea.type = TPM2_ALG_RSA;
-  tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
-  tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                     TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-                                     TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
-  auto& p = tmpl.publicArea.parameters.rsaDetail;
-  p.symmetric.algorithm = TPM2_ALG_NULL;
-  p.scheme.scheme = TPM2_ALG_RSASSA;
-  p.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
-  p.keyBits = 2048;
-  TPM2B_SENSITIVE_CREATE sens{};
-  TPM2B_DATA outside{};
-  TPML_PCR_SELECTION pcrs{};
-  ESYS_TR signer = ESYS_TR_NONE;
-  ASSERT_EQ(Esys_CreatePrimary(ctx_, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                               &sens, &tmpl, &outside, &pcrs, &signer, nullptr, nullptr, nullptr,
-                               nullptr),
-            TSS2_RC_SUCCESS);
+  TPM2B_PUBLIC tmpl =
+      KeyTemplate(TPM2_ALG_RSA, TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                                    TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT);
+  tmpl.publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
+  tmpl.publicArea.parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+  ESYS_TR signer = Primary(tmpl);
   TPMT_SIG_SCHEME scheme{};
   scheme.scheme = TPM2_ALG_NULL;
   TPMT_SIGNATURE* sig = nullptr;

@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import os
 import re
-import selectors
 import shutil
 import signal
 import subprocess
@@ -42,34 +41,6 @@ STOP_TIMEOUT_S = 10.0
 TPM_ST_HASHCHECK = 0x8024
 TPM_RH_OWNER = 0x40000001
 TPM2_TRANSIENT_FIRST = 0x80000000
-
-
-def read_first_line(proc, timeout):
-    """The first line PROC writes on stdout, or None if it exits or stays silent too long."""
-    fd = proc.stdout.fileno()
-    os.set_blocking(fd, False)
-    buf = b""
-    sel = selectors.DefaultSelector()
-    sel.register(fd, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    try:
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            if not sel.select(timeout=left):
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                return None
-            buf += chunk
-    finally:
-        sel.close()
-        os.set_blocking(fd, True)
-    return buf.partition(b"\n")[0].decode(errors="replace").strip()
 
 
 def stop_process(proc):
@@ -128,7 +99,7 @@ class AbrmdTransport(harness.Transport):
                 ["dbus-daemon", "--session", "--nofork", "--print-address=1",
                  f"--address=unix:path={os.path.join(bus_dir, 'socket')}"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
-        self.bus_address = read_first_line(self.bus, START_TIMEOUT_S)
+        self.bus_address, _ = harness.read_first_line(self.bus, START_TIMEOUT_S)
         if not self.bus_address:
             raise AssertionError(f"dbus-daemon printed no bus address (exit code "
                                  f"{self.bus.poll()}): {log_text(tmp.join('dbus-daemon.stderr'))}")

@@ -199,34 +199,10 @@ class Daemon:
 
     def _read_ready_line(self):
         """The first stdout line, or None if the daemon exits or stays silent too long."""
-        fd = self.proc.stdout.fileno()
-        os.set_blocking(fd, False)
-        buf = b""
-        sel = selectors.DefaultSelector()
-        sel.register(fd, selectors.EVENT_READ)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        try:
-            while b"\n" not in buf:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                if not sel.select(timeout=left):
-                    continue
-                try:
-                    chunk = os.read(fd, 4096)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    self.proc.wait(timeout=STOP_TIMEOUT_S)
-                    return buf.decode(errors="replace") or None
-                buf += chunk
-        finally:
-            sel.close()
-            os.set_blocking(fd, True)
-        line, _, rest = buf.partition(b"\n")
+        line, rest = read_first_line(self.proc, READY_TIMEOUT_S)
         if rest:
             self.stdout_lines.extend(rest.decode(errors="replace").splitlines())
-        return line.decode(errors="replace").rstrip("\r")
+        return line
 
     def _drain_stdout(self):
         for raw in self.proc.stdout:
@@ -279,6 +255,38 @@ class Daemon:
             self.terminate()
         except DaemonError:
             pass
+
+
+def read_first_line(proc, timeout):
+    """(line, rest): the first line PROC writes on its stdout pipe (text, without the newline)
+    and the bytes that came after it. line is None if PROC stays silent for TIMEOUT seconds; if
+    PROC closes stdout first, PROC is reaped and line is what it wrote (None if nothing)."""
+    fd = proc.stdout.fileno()
+    os.set_blocking(fd, False)
+    buf = b""
+    sel = selectors.DefaultSelector()
+    sel.register(fd, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    try:
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, b""
+            if not sel.select(timeout=left):
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+                return buf.decode(errors="replace") or None, b""
+            buf += chunk
+    finally:
+        sel.close()
+        os.set_blocking(fd, True)
+    line, _, rest = buf.partition(b"\n")
+    return line.decode(errors="replace").rstrip("\r"), rest
 
 
 def _looks_like_bind_failure(text):
