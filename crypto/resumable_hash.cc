@@ -151,7 +151,9 @@ struct ResumableHash::State {
   State() = default;
   State(const State&) = delete;
   State& operator=(const State&) = delete;
-  ~State() { SecureWipe(&ctx, sizeof(ctx)); }
+  ~State() {
+    std::visit([](auto& c) { SecureWipe(&c, sizeof(c)); }, ctx);
+  }
 
   bool Init(const Info& i) {
     info = &i;
