@@ -16,7 +16,7 @@
 #include "frontends/backend/engine_backend.h"
 #include "frontends/backend/log.h"
 #include "frontends/backend/volatile_file.h"
-#include "frontends/daemon/state_key.h"
+#include "frontends/backend/state_key.h"
 #include "frontends/mssim/server.h"
 #include "nvstore/store.h"
 
@@ -42,7 +42,7 @@ std::string StateError(const ServeOptions& options, const Status& status) {
   return message;
 }
 
-static_assert(kStateKeyBytes == nvstore::kStateKeySize);
+static_assert(backend::kStateKeyBytes == nvstore::kStateKeySize);
 
 }  // namespace
 
@@ -58,7 +58,7 @@ int RunServe(const ServeOptions& options) {
     store_options.lock = true;
     store_options.wait_for_lock = false;  // a second daemon on the same state is refused
     if (!options.state_key_file.empty()) {
-      auto key = ReadStateKeyFile(options.state_key_file);
+      auto key = backend::ReadStateKeyFile(options.state_key_file);
       if (!key.ok()) {
         return Fail(key.error().message());
       }

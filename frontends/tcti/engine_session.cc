@@ -1,8 +1,10 @@
 #include "frontends/tcti/engine_session.h"
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -11,15 +13,23 @@
 #include "engine/host.h"
 #include "engine/tpm_api.h"
 #include "frontends/backend/engine_backend.h"
+#include "frontends/backend/state_key.h"
 #include "frontends/backend/volatile_file.h"
+#include "frontends/tcti/tcti_config.h"
+#include "nvstore/record_format.h"
 #include "nvstore/store.h"
 
 namespace tpm2emu::tcti {
 namespace {
 
+static_assert(backend::kStateKeyBytes == nvstore::kStateKeySize);
+
+// The record that holds the volatile blob inside an encrypted image (nvstore/record_format.h).
+constexpr char kVolatileRecord[] = "volatile";
+
 class EngineSession final : public Session {
  public:
-  explicit EngineSession(std::string dir) : dir_(std::move(dir)) {}
+  explicit EngineSession(TctiConfig config) : config_(std::move(config)), dir_(config_.dir) {}
 
   Status Open() {
     if (dir_.empty()) {
@@ -28,13 +38,19 @@ class EngineSession final : public Session {
       nvstore::DirStoreOptions options;
       options.lock = true;
       options.wait_for_lock = true;
+      options.keep_backup = config_.state_backup;
+      if (!config_.state_key_file.empty()) {
+        TRY_ASSIGN(options.key, backend::ReadStateKeyFile(config_.state_key_file));
+        key_ = options.key;
+      }
       TRY_ASSIGN(store_, nvstore::OpenDirStore(dir_, options));
     }
     TRY_ASSIGN(auto tpm, engine::CreateTpm(*store_, clock_, entropy_));
     backend_ = std::make_unique<backend::EngineBackend>(std::move(tpm));
     if (!dir_.empty()) {
-      auto saved = backend::TakeVolatileFile(dir_);
-      if (!saved.ok() && saved.error().code() != StatusCode::kCorrupt) {
+      auto saved = TakeVolatile();
+      if (!saved.ok() && saved.error().code() != StatusCode::kCorrupt &&
+          saved.error().code() != StatusCode::kFailedPrecondition) {
         return saved.error();
       }
       if (!saved.ok()) {
@@ -61,17 +77,51 @@ class EngineSession final : public Session {
     Status saved = Status::Ok();
     if (!dir_.empty() && backend_->IsPoweredOn()) {
       auto blob = backend_->SaveState(backend::StateBlob::kVolatile);
-      saved = blob.ok() ? backend::WriteVolatileFile(dir_, *blob) : blob.error();
+      saved = blob.ok() ? WriteVolatile(*blob) : blob.error();
     }
     return saved.ok() ? flushed : saved;
   }
 
  private:
+  // With a state key, the volatile hand-off is encrypted like the state: it holds the null
+  // seed and proof, session keys and the sensitive areas of loaded objects.
+  Status WriteVolatile(const Bytes& blob) {
+    if (!key_) {
+      return backend::WriteVolatileFile(dir_, blob);
+    }
+    nvstore::State state;
+    state.records[kVolatileRecord] = blob;
+    std::array<uint8_t, nvstore::kStateNonceSize> nonce{};
+    entropy_.Fill(nonce);
+    TRY_ASSIGN(Bytes image, nvstore::EncodeEncryptedState(state, *key_, nonce));
+    return backend::WriteVolatileFile(dir_, image);
+  }
+  // The saved volatile blob, if any; kCorrupt or kFailedPrecondition (another key, or not
+  // encrypted) when it cannot be used.
+  StatusOr<std::optional<Bytes>> TakeVolatile() {
+    TRY_ASSIGN(std::optional<Bytes> saved, backend::TakeVolatileFile(dir_));
+    if (!saved || !key_) {
+      return saved;
+    }
+    std::string file = dir_ + "/" + backend::kVolatileFileName;
+    auto state = nvstore::DecodeEncryptedState(*saved, *key_);
+    if (!state.ok()) {
+      return Status(state.error().code(), file + " " + state.error().message());
+    }
+    auto it = state->records.find(kVolatileRecord);
+    if (it == state->records.end() || state->records.size() != 1) {
+      return CorruptError(file + " does not hold a volatile TPM state");
+    }
+    return std::optional<Bytes>(std::move(it->second));
+  }
+
   static void Warn(const std::string& message) {
     std::fprintf(stderr, "tcti-tpm2emu: warning: %s\n", message.c_str());
   }
 
+  TctiConfig config_;
   std::string dir_;
+  std::optional<SecretBytes> key_;
   // Declared before backend_: the TPM must go first.
   std::unique_ptr<nvstore::Store> store_;
   engine::SteadyClock clock_;
@@ -104,7 +154,8 @@ void OrderExitHandlers() {
 
 StatusOr<std::unique_ptr<Session>> OpenEngineSession(std::string_view config) {
   OrderExitHandlers();
-  auto session = std::make_unique<EngineSession>(std::string(config));
+  TRY_ASSIGN(TctiConfig parsed, ParseTctiConfig(config));
+  auto session = std::make_unique<EngineSession>(std::move(parsed));
   TRY(session->Open());
   return std::unique_ptr<Session>(std::move(session));
 }

@@ -48,6 +48,9 @@ def parse_args(argv):
                         help="print every tool command and its output")
     known, rest = parser.parse_known_args(argv[1:])
     for key, value in vars(known).items():
+        # Tools run in temporary directories: relative paths would point nowhere there.
+        if key != "keep" and key != "verbose_tools" and value:
+            value = os.path.abspath(value)
         setattr(CONFIG, key.replace("-", "_"), value)
     return [argv[0]] + rest
 

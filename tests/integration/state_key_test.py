@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Encryption at rest through the daemon: `tpm2emu serve --state-key FILE`.
+"""Encryption at rest: `tpm2emu serve --state-key FILE`, and the in-process TCTI's
+`tpm2emu:dir=DIR,state-key=FILE[,state-backup]`.
 
 An NV value written over mssim never appears in the state directory in plaintext; the state
 opens only with its key, and a missing or wrong key, a plain state opened with a key, a tampered
 file or a key file that others may read is refused with a message naming the file, leaving the
 state as it was. The key never shows in the daemon's output.
 
-Usage: state_key_test.py --tpm2emu PATH [--keep] [unittest args]
+With the TCTI, the volatile hand-off between tool processes (tcti-volatile.bin: PCRs, sessions,
+loaded objects with their sensitive areas) is encrypted with the same key.
+
+Usage: state_key_test.py --tpm2emu PATH [--tcti-dir DIR] [--keep] [unittest args]
 """
 
 import os
@@ -219,6 +223,115 @@ class StateKeyTest(unittest.TestCase):
             self.assertNotIn(f.read(), err)
         self.assertNotIn(raw.hex().encode(), err)
 
+
+
+class KeyedTctiTransport(harness.TctiTransport):
+    """The in-process TCTI over dir=DIR plus `options` (",state-key=FILE" and so on), or over
+    `options` alone."""
+
+    def __init__(self, options="", with_dir=True):
+        self.options = options
+        self.with_dir = with_dir
+
+    def tool_env(self):
+        env = super().tool_env()
+        where = f"dir={self.state_dir}" if self.with_dir else ""
+        env["TPM2TOOLS_TCTI"] = f"tpm2emu:{where}{self.options}"
+        return env
+
+
+class TctiStateKeyTest(unittest.TestCase):
+    def setUp(self):
+        harness.require_tcti(self)
+        self.tmp = harness.TempDir("tpm2emu-it-tctikey-")
+        self.canary = b"tpm2emu-canary-" + os.urandom(8).hex().encode() + b"-end"
+        with open(self.tmp.join("canary"), "wb") as f:
+            f.write(self.canary)
+
+    def tearDown(self):
+        self.tmp.close()
+
+    def tools(self, options, with_dir=True):
+        transport = KeyedTctiTransport(options, with_dir)
+        transport.setup(self.tmp)
+        return harness.Tools(transport, self.tmp.path), transport.state_dir
+
+    def key_file(self, name):
+        path = self.tmp.join(name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, os.urandom(32).hex().encode())
+        os.close(fd)
+        return path
+
+    def seal_and_leave_loaded(self, tools):
+        """A sealed canary, loaded (so the volatile hand-off holds it) and in NV."""
+        tools.run("tpm2_startup", "-c")
+        tools.run("tpm2_createprimary", "-C", "o", "-c", "primary.ctx")
+        tools.run("tpm2_create", "-C", "primary.ctx", "-i", "canary", "-u", "seal.pub",
+                  "-r", "seal.priv")
+        tools.run("tpm2_load", "-C", "primary.ctx", "-u", "seal.pub", "-r", "seal.priv",
+                  "-c", "seal.ctx")
+        tools.run("tpm2_nvdefine", "0x01500000", "-C", "o", "-s", str(len(self.canary)),
+                  "-a", "ownerread|ownerwrite")
+        tools.run("tpm2_nvwrite", "0x01500000", "-C", "o", "-i", "canary")
+
+    def directory_bytes(self, state_dir):
+        out = b""
+        for name in sorted(os.listdir(state_dir)):
+            path = os.path.join(state_dir, name)
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    out += f.read()
+        return out
+
+    def test_plain_tcti_state_holds_the_canary(self):
+        # The control for the test below: without a key the canary is in the directory.
+        tools, state_dir = self.tools("")
+        self.seal_and_leave_loaded(tools)
+        everything = self.directory_bytes(state_dir)
+        self.assertIn(self.canary, everything)
+        with open(os.path.join(state_dir, "tcti-volatile.bin"), "rb") as f:
+            self.assertIn(self.canary, f.read(), "the loaded sealed object is in the hand-off")
+
+    def test_keyed_tcti_encrypts_state_and_hand_off(self):
+        key = self.key_file("key")
+        tools, state_dir = self.tools(f",state-key={key},state-backup")
+        self.seal_and_leave_loaded(tools)
+        everything = self.directory_bytes(state_dir)
+        self.assertNotIn(self.canary, everything, "a secret is in the state directory in "
+                                                  "plaintext")
+        with open(os.path.join(state_dir, STATE_FILE), "rb") as f:
+            self.assertTrue(f.read().startswith(ENCRYPTED_MAGIC))
+        self.assertTrue(os.path.exists(os.path.join(state_dir, STATE_FILE + ".bak")))
+        # The next processes resume the encrypted hand-off and read the state.
+        p = tools.run("tpm2_unseal", "-c", "seal.ctx")
+        self.assertEqual(p.stdout, self.canary)
+        p = tools.run("tpm2_nvread", "0x01500000", "-C", "o")
+        self.assertEqual(p.stdout, self.canary)
+
+        # Another key, or none, is refused naming the state file; the state is left alone.
+        before = self.directory_bytes(state_dir)
+        wrong = self.key_file("wrong")
+        other, _ = self.tools(f",state-key={wrong}")
+        p = other.run("tpm2_getrandom", "8", ok=False)
+        self.assertIn(STATE_FILE, p.err)
+        plain, _ = self.tools("")
+        p = plain.run("tpm2_getrandom", "8", ok=False)
+        self.assertIn("no state key was given", p.err)
+        self.assertEqual(self.directory_bytes(state_dir), before)
+
+    def test_bad_config_is_refused_with_a_clear_message(self):
+        for options, message in ((",bogus=1", 'unknown option "bogus"'),
+                                 (",state-key=", 'option "state-key" needs a value'),
+                                 (",state-backup=yes", 'option "state-backup" takes no value'),
+                                 (",state-backup,state-backup", "is given twice")):
+            tools, _ = self.tools(options)
+            p = tools.run("tpm2_getrandom", "8", ok=False)
+            self.assertIn(message, p.err, options)
+        key = self.key_file("key")
+        tools, _ = self.tools(f"state-key={key}", with_dir=False)
+        p = tools.run("tpm2_getrandom", "8", ok=False)
+        self.assertIn("need dir=DIR", p.err)
 
 if __name__ == "__main__":
     harness.main()

@@ -1,4 +1,4 @@
-#include "frontends/daemon/state_key.h"
+#include "frontends/backend/state_key.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,6 +16,9 @@
 
 namespace tpm2emu::daemon {
 namespace {
+
+using backend::kStateKeyBytes;
+using backend::ReadStateKeyFile;
 
 class StateKeyFileTest : public ::testing::Test {
  protected:

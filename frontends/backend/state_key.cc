@@ -1,4 +1,4 @@
-#include "frontends/daemon/state_key.h"
+#include "frontends/backend/state_key.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <system_error>
 #include <utility>
 
-namespace tpm2emu::daemon {
+namespace tpm2emu::backend {
 namespace {
 
 // Longer than any valid key file: 64 hex digits and "\r\n".
@@ -117,4 +117,4 @@ StatusOr<SecretBytes> ReadStateKeyFile(const std::string& path) {
                          std::to_string(kStateKeyBytes) + "`); it holds " + size_text + " bytes");
 }
 
-}  // namespace tpm2emu::daemon
+}  // namespace tpm2emu::backend

@@ -1,6 +1,6 @@
 #pragma once
-// The key file of `tpm2emu serve --state-key FILE`: the AES-256 key that encrypts the state at
-// rest (nvstore::DirStoreOptions::key).
+// The key file of `tpm2emu serve --state-key FILE` and of the in-process TCTI's state-key=FILE:
+// the AES-256 key that encrypts the state at rest (nvstore::DirStoreOptions::key).
 
 #include <cstddef>
 #include <string>
@@ -8,7 +8,7 @@
 #include "engine/base/bytes.h"
 #include "engine/base/status.h"
 
-namespace tpm2emu::daemon {
+namespace tpm2emu::backend {
 
 inline constexpr size_t kStateKeyBytes = 32;
 
@@ -20,4 +20,4 @@ inline constexpr size_t kStateKeyBytes = 32;
 // bytes read are wiped.
 StatusOr<SecretBytes> ReadStateKeyFile(const std::string& path);
 
-}  // namespace tpm2emu::daemon
+}  // namespace tpm2emu::backend
