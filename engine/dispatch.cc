@@ -83,6 +83,9 @@ Bytes Tpm::Execute(std::span<const uint8_t> command, uint8_t locality) noexcept 
     if (!powered_) {
       return {};  // a powered-off TPM does not answer; transports send an empty response
     }
+    // Part 1 §31.1: a command between _TPM_Hash_Start and _TPM_Hash_End abandons the H-CRTM
+    // Event Sequence.
+    hcrtm_.sequence.reset();
     locality_ = locality;
     return ExecuteChecked(command);
   } catch (const std::exception& e) {

@@ -102,6 +102,45 @@ RcStatus GetPcrValues(wire::Reader& r, std::vector<std::vector<Bytes>>& banks) {
 
 wire::TpmtHa NullPolicy() { return wire::TpmtHa{TpmAlg::Null, {}}; }
 
+// The optional H-CRTM section at the end of the saved volatile state.
+constexpr uint8_t kVolatileHcrtmSequence = 1;
+constexpr uint8_t kVolatileHcrtmDigests = 2;
+
+bool GetVolatileHcrtm(wire::Reader& r, HcrtmState& out) {
+  uint8_t flags = 0;
+  if (!r.U8(flags).ok() || flags == 0 ||
+      (flags & ~(kVolatileHcrtmSequence | kVolatileHcrtmDigests)) != 0) {
+    return false;
+  }
+  if ((flags & kVolatileHcrtmSequence) != 0) {
+    uint32_t len = 0;
+    if (!r.U32(len).ok()) {
+      return false;
+    }
+    auto enc = r.Take(len);
+    auto obj = enc.ok() ? DecodeObject(*enc) : Result<Object>(Rc::Size);
+    // It must be what _TPM_Hash_Start makes: an event sequence.
+    if (!obj.ok() || !obj->sequence || !obj->sequence->is_event) {
+      return false;
+    }
+    out.sequence = std::move(obj->sequence);
+  }
+  if ((flags & kVolatileHcrtmDigests) != 0) {
+    wire::TpmlDigestValues digests;
+    if (!wire::Unmarshal(r, digests).ok()) {
+      return false;
+    }
+    // (Unmarshal sized each digest by its algorithm.)
+    for (const wire::TpmtHa& d : digests.items) {
+      if (!wire::IsImplementedHash(d.hash_alg)) {
+        return false;
+      }
+    }
+    out.pre_startup = std::move(digests);
+  }
+  return true;
+}
+
 }  // namespace
 
 void OsEntropy::Fill(std::span<uint8_t> out) {
@@ -234,6 +273,13 @@ nvstore::Records Tpm::EncodeRecords() {
     }
     out["audit"] = w.Take();
   }
+  {
+    wire::Writer w;
+    w.U8(kRecordVersion);
+    w.U8(persistent_.tpm_established ? 1 : 0);
+    w.U8(persistent_.startup_method);
+    out["rtm"] = w.Take();
+  }
   nv::Encode(*this, out);
   for (const auto& [handle, obj] : persistent_.objects) {
     char key[16];
@@ -361,6 +407,16 @@ Status Tpm::DecodeRecords(const nvstore::Records& records) {
     persistent_.audit_digest = ToBytes(digest.span());
     persistent_.audit_commands.insert(TpmCc::SetCommandCodeAuditStatus);
   }
+  if (const Bytes* b = get("rtm"); b != nullptr) {  // absent in states from before H-CRTM
+    wire::Reader r(*b);
+    uint8_t v = 0, established = 0;
+    bool ok = r.U8(v).ok() && v == kRecordVersion && r.U8(established).ok() &&
+              r.U8(persistent_.startup_method).ok() && r.empty() && established <= 1;
+    if (!ok) {
+      return corrupt("rtm");
+    }
+    persistent_.tpm_established = established != 0;
+  }
   TRY(nv::Decode(*this, records));
   for (auto it = records.lower_bound("obj/"); it != records.end() && it->first.rfind("obj/", 0) == 0;
        ++it) {
@@ -416,6 +472,7 @@ void Tpm::TpmInit() {
   started_ = false;
   reset_.objects.clear();
   reset_.sessions.clear();
+  hcrtm_ = HcrtmState{};
   init_host_ms_ = clock_.NowMs();
   clock_base_host_ms_ = init_host_ms_;
   clock_ms_base_ = std::max(clock_ms_base_, persistent_.clock_ms);
@@ -440,6 +497,7 @@ void Tpm::PowerOff() {
   started_ = false;
   reset_.objects.clear();
   reset_.sessions.clear();
+  hcrtm_ = HcrtmState{};
 }
 
 void Tpm::Reset() {
@@ -454,6 +512,14 @@ Status Tpm::Flush() {
   persistent_.clock_ms = std::max(persistent_.clock_ms, clock_ms());
   last_persisted_clock_ms_ = persistent_.clock_ms;
   return Persist();
+}
+
+Status Tpm::CommitOutsideCommand() {
+  Status st = Persist();
+  if (!st.ok()) {
+    EnterFailureMode("cannot commit state: " + st.message());
+  }
+  return st;
 }
 
 // --- Clock ------------------------------------------------------------------------------------
@@ -994,6 +1060,29 @@ StatusOr<Bytes> Tpm::SaveVolatile() {
   w.U64(reset_.context_counter);
   w.U32(reset_.next_transient);
   w.U32(reset_.exclusive_audit_session);
+  // The H-CRTM Event Sequence state, only when there is any (so that the blob is otherwise the
+  // same as before it existed): flags, the running sequence, the pre-Startup digests.
+  uint8_t hcrtm_flags = static_cast<uint8_t>((hcrtm_.sequence ? kVolatileHcrtmSequence : 0) |
+                                             (hcrtm_.pre_startup ? kVolatileHcrtmDigests : 0));
+  if (hcrtm_flags != 0) {
+    w.U8(hcrtm_flags);
+  }
+  if (hcrtm_.sequence) {
+    Object holder;
+    holder.pub.name_alg = TpmAlg::Null;
+    holder.sequence = std::move(hcrtm_.sequence);
+    Result<Bytes> enc = EncodeLoadedObject(holder);
+    hcrtm_.sequence = std::move(holder.sequence);
+    if (!enc.ok()) {
+      return Status(StatusCode::kInternal, "the H-CRTM sequence's digest state cannot be saved");
+    }
+    w.U32(static_cast<uint32_t>(enc->size()));
+    w.Raw(*enc);
+    SecureWipe(enc->data(), enc->size());
+  }
+  if (hcrtm_.pre_startup) {
+    wire::Marshal(w, *hcrtm_.pre_startup);
+  }
   return w.Take();
 }
 
@@ -1063,7 +1152,12 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
     }
   }
   ok = ok && r.U64(reset.context_counter).ok() && r.U32(reset.next_transient).ok() &&
-       r.U32(reset.exclusive_audit_session).ok() && r.empty();
+       r.U32(reset.exclusive_audit_session).ok();
+  HcrtmState hcrtm;
+  if (ok && !r.empty()) {
+    ok = GetVolatileHcrtm(r, hcrtm);
+  }
+  ok = ok && r.empty();
   if (!ok || (started != 0 && pcrs.size() != persistent_.pcr_allocation.size())) {
     return CorruptError("saved volatile TPM state is malformed");
   }
@@ -1078,6 +1172,7 @@ Status Tpm::RestoreVolatile(std::span<const uint8_t> blob) {
   pcr_values_ = std::move(pcrs);
   reset_ = std::move(reset);
   clear_ = std::move(clear);
+  hcrtm_ = std::move(hcrtm);
   clock_ms_base_ = std::max(clock, persistent_.clock_ms);
   uint64_t now = clock_.NowMs();
   init_host_ms_ = now >= time ? now - time : 0;

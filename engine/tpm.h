@@ -38,6 +38,11 @@ inline constexpr size_t kMaxActiveSessions = 64;               // TPM_PT_ACTIVE_
 inline constexpr uint32_t kMaxObjectContext = 2048;
 inline constexpr uint32_t kMaxSessionContext = 128;
 inline constexpr size_t kMaxPersistentObjects = 64;            // TPM_PT_HR_PERSISTENT_MIN
+// How TPM2_Startup initialised PCR[0] (Part 1 §31.3): the Startup's locality (0 or 3), or
+// kStartupHcrtm after an H-CRTM Event Sequence; kStartupUnknown in state kept from before this
+// was recorded.
+inline constexpr uint8_t kStartupHcrtm = 4;
+inline constexpr uint8_t kStartupUnknown = 0xFF;
 
 // State that survives everything but TPM2_Clear or a change of seed (kept in the store).
 struct PersistentState {
@@ -75,6 +80,11 @@ struct PersistentState {
   std::set<uint32_t> audit_commands = {TpmCc::SetCommandCodeAuditStatus};
   uint64_t audit_counter = 0;
   Bytes audit_digest;
+  // PC Client TPM_ACCESS.tpmEstablishment: set by _TPM_Hash_Start, cleared only by
+  // ResetEstablished(); it tells a later boot that a D-RTM ran, so it survives power cycles.
+  bool tpm_established = false;
+  // StartupMethod() of the last TPM2_Startup; TPM Resume must use the same one (Part 3 §9.3.1).
+  uint8_t startup_method = kStartupUnknown;
 };
 
 // Volatile state cleared by a TPM Reset (Startup(CLEAR) without a saved state).
@@ -100,6 +110,15 @@ struct ClearState {
   wire::TpmtHa platform_policy;
   bool ph_enable = true, sh_enable = true, eh_enable = true, ph_enable_nv = true;
   bool orderly_startup = false;  // TPMA_STARTUP_CLEAR.orderly: Shutdown preceded this Startup
+};
+
+// The H-CRTM Event Sequence (Part 1 §31; Part 3 §22.9-§22.11): the one in progress, between
+// _TPM_Hash_Start and _TPM_Hash_End (an event sequence with one digest per implemented hash),
+// and the digests of one completed before TPM2_Startup, which that Startup puts in PCR[0].
+// Volatile: _TPM_Init ends both.
+struct HcrtmState {
+  std::optional<SequenceObject> sequence;
+  std::optional<wire::TpmlDigestValues> pre_startup;
 };
 
 // One entry of a command's authorization area (Part 2 §10.13.2 TPMS_AUTH_COMMAND), with the
@@ -137,8 +156,11 @@ class Tpm final : public TpmInstance {
   void SetNvAvailable(bool on) override { nv_available_ = on; }
   void SetPhysicalPresence(bool on) override { physical_presence_ = on; }
   void SetCancel(bool on) override { cancel_ = on; }
-  bool TpmEstablished() const override { return established_; }
-  void ResetEstablished() override { established_ = false; }
+  bool TpmEstablished() const override { return persistent_.tpm_established; }
+  Status ResetEstablished() override;
+  Status HashStart() override;
+  void HashData(std::span<const uint8_t> data) override;
+  Status HashEnd() override;
   Status Flush() override;
   StatusOr<Bytes> SaveVolatile() override;
   Status RestoreVolatile(std::span<const uint8_t> blob) override;
@@ -169,7 +191,13 @@ class Tpm final : public TpmInstance {
   // The bank index for a hash algorithm if allocated, with at least one PCR selected.
   std::optional<size_t> BankIndex(uint16_t hash_alg) const;
   bool IsPcrAllocated(size_t bank, size_t pcr) const;
+  // TPM2_Startup's PCR initialisation: the saved values (TPM Resume) or the initial ones, with
+  // PCR[0] as StartupMethod() says.
   void InitPcrs(bool restore_saved);
+  HcrtmState& hcrtm() { return hcrtm_; }
+  // How the Startup being executed initialises PCR[0]: kStartupHcrtm after a completed H-CRTM
+  // Event Sequence, else its locality (3, or 0 for any other).
+  uint8_t StartupMethod() const;
 
   // Clock (Part 1 §36): clock_ms() advances while powered; time_ms() restarts at _TPM_Init.
   uint64_t clock_ms();
@@ -272,6 +300,8 @@ class Tpm final : public TpmInstance {
   void UpdateNvClock();
   void TpmInit();
   Status Persist();  // commits changed records
+  // Persist() outside a command (the indications): a failure puts the TPM in failure mode.
+  Status CommitOutsideCommand();
   nvstore::Records EncodeRecords();
   Status DecodeRecords(const nvstore::Records& records);
   void EnterFailureMode(const std::string& why);
@@ -291,6 +321,7 @@ class Tpm final : public TpmInstance {
   ResetState reset_;
   ClearState clear_;
   std::vector<std::vector<Bytes>> pcr_values_;
+  HcrtmState hcrtm_;
   nvstore::Records committed_;
 
   bool powered_ = false;
@@ -300,7 +331,6 @@ class Tpm final : public TpmInstance {
   bool physical_presence_ = false;
   bool cancel_ = false;
   bool skip_command_audit_ = false;
-  bool established_ = false;
   bool clock_safe_ = true;
   uint8_t locality_ = 0;
   uint32_t command_code_ = 0;

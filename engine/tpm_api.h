@@ -34,8 +34,21 @@ class TpmInstance {
   virtual void SetNvAvailable(bool on) = 0;
   virtual void SetPhysicalPresence(bool on) = 0;
   virtual void SetCancel(bool on) = 0;
+  // PC Client tpmEstablishment: set by HashStart(), kept across power cycles; the platform
+  // clears it (from locality 3 or 4, which the caller checks).
   virtual bool TpmEstablished() const = 0;
-  virtual void ResetEstablished() = 0;
+  virtual Status ResetEstablished() = 0;
+  // The H-CRTM / D-RTM indications of the TPM interface, _TPM_Hash_Start, _TPM_Hash_Data and
+  // _TPM_Hash_End (Part 3 §22.9-§22.11), which a PC sends at locality 4. Before TPM2_Startup
+  // the sequence measures into PCR[0] (applied by the Startup); after it, it is a D-RTM: PCRs
+  // 17-22 are reset and PCR[17] extended. Any order is safe: HashData and HashEnd without a
+  // HashStart are discarded, a second HashStart or any command abandons the sequence, and all
+  // three do nothing while the TPM is off or in failure mode. HashStart may flush a loaded
+  // object to make room. An error means the changed state could not be committed (the TPM is
+  // then in failure mode).
+  virtual Status HashStart() = 0;
+  virtual void HashData(std::span<const uint8_t> data) = 0;
+  virtual Status HashEnd() = 0;
   // Persists the clock and anything else a clean stop keeps.
   virtual Status Flush() = 0;
   // The powered-on volatile state (PCRs, startup state, clock), to resume in a later process.

@@ -206,8 +206,7 @@ std::vector<std::pair<uint32_t, uint32_t>> PcrPropertyMasks() {
   out.emplace_back(TpmPtPcr::NoIncrement,
                    mask_of([](const auto&, size_t n) { return !pcr::CountsUpdates(n); }));
   out.emplace_back(TpmPtPcr::DrtmReset,
-                   mask_of([](const auto& a, size_t) { return (a.reset_mask & 0x10) != 0 &&
-                                                              a.initial_octet == 0xFF; }));
+                   mask_of([](const auto& a, size_t) { return a.drtm_reset; }));
   out.emplace_back(TpmPtPcr::Policy, 0);
   out.emplace_back(TpmPtPcr::Auth, 0);
   return out;

@@ -166,6 +166,12 @@ struct DigestValuesOut {
   static constexpr auto kFields = std::tuple{&DigestValuesOut::results};
 };
 Result<DigestValuesOut> EventSequenceComplete(Tpm& tpm, const EventSequenceCompleteIn& in);
+
+// Event sequences, shared with the H-CRTM Event Sequence (Part 1 §31): a new one with a digest
+// per implemented hash; more data for any sequence; an event sequence's digests (it is finished).
+Result<SequenceObject> StartEventSequence();
+void UpdateSequence(SequenceObject& seq, ByteSpan data);
+wire::TpmlDigestValues FinishEventSequence(SequenceObject& seq);
 }  // namespace hash
 
 namespace pcr {

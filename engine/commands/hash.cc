@@ -37,6 +37,18 @@ Result<SequenceObject*> FindSequence(Tpm& tpm, uint32_t handle, uint32_t handle_
   return &*it->second.sequence;
 }
 
+}  // namespace
+
+Result<SequenceObject> StartEventSequence() {
+  SequenceObject seq;
+  seq.is_event = true;
+  for (uint16_t alg : wire::kHashAlgs) {
+    TRY_ASSIGN(auto ctx, crypto::ResumableHash::Start(alg));
+    seq.contexts.push_back(std::move(ctx));
+  }
+  return seq;
+}
+
 void UpdateSequence(SequenceObject& seq, ByteSpan data) {
   if (!seq.first_block_seen) {
     seq.first_block_seen = true;
@@ -50,7 +62,13 @@ void UpdateSequence(SequenceObject& seq, ByteSpan data) {
   }
 }
 
-}  // namespace
+wire::TpmlDigestValues FinishEventSequence(SequenceObject& seq) {
+  wire::TpmlDigestValues out;
+  for (auto& ctx : seq.contexts) {
+    out.items.push_back(wire::TpmtHa{ctx.alg(), ctx.Finish()});
+  }
+  return out;
+}
 
 // Part 3 §15.4 TPM2_Hash
 Result<HashOut> Hash(Tpm& tpm, const HashIn& in) {
@@ -68,12 +86,8 @@ Result<HandleOut> HashSequenceStart(Tpm& tpm, const HashSequenceStartIn& in) {
     return Rc::ObjectMemory;
   }
   SequenceObject seq;
-  seq.is_event = in.hash_alg == TpmAlg::Null;
-  if (seq.is_event) {
-    for (uint16_t alg : wire::kHashAlgs) {
-      TRY_ASSIGN(auto ctx, crypto::ResumableHash::Start(alg));
-      seq.contexts.push_back(std::move(ctx));
-    }
+  if (in.hash_alg == TpmAlg::Null) {
+    TRY_ASSIGN(seq, StartEventSequence());
   } else {
     TRY_ASSIGN(auto ctx, crypto::ResumableHash::Start(in.hash_alg));
     seq.contexts.push_back(std::move(ctx));
@@ -130,9 +144,7 @@ Result<DigestValuesOut> EventSequenceComplete(Tpm& tpm, const EventSequenceCompl
   }
   UpdateSequence(*seq, in.buffer.span());
   DigestValuesOut out;
-  for (auto& ctx : seq->contexts) {
-    out.results.items.push_back(wire::TpmtHa{ctx.alg(), ctx.Finish()});
-  }
+  out.results = FinishEventSequence(*seq);
   if (in.pcr_handle != TpmRh::Null) {
     TRY(pcr::ExtendAll(tpm, in.pcr_handle, out.results));
   }

@@ -11,19 +11,20 @@ namespace tpm2emu::engine::pcr {
 namespace {
 
 // PC Client Platform TPM Profile PCR table: 0-15 static (extend at any locality, kept by
-// Shutdown(STATE)); 16 debug; 17-22 D-RTM (start at all ones after a TPM Reset); 23 application.
-constexpr PcrAttributes kStatic{true, 0x00, 0x1F, 0x00};
+// Shutdown(STATE)); 16 debug; 17-22 D-RTM (start at all ones after a TPM Reset, zero after a
+// D-RTM event); 23 application.
+constexpr PcrAttributes kStatic{true, 0x00, 0x1F, 0x00, false};
 constexpr PcrAttributes kAttributes[kPcrCount] = {
     kStatic, kStatic, kStatic, kStatic, kStatic, kStatic, kStatic, kStatic,
     kStatic, kStatic, kStatic, kStatic, kStatic, kStatic, kStatic, kStatic,
-    {false, 0x1F, 0x1F, 0x00},  // 16 debug
-    {false, 0x10, 0x1C, 0xFF},  // 17
-    {false, 0x10, 0x1C, 0xFF},  // 18
-    {false, 0x10, 0x1C, 0xFF},  // 19
-    {false, 0x14, 0x1E, 0xFF},  // 20
-    {false, 0x04, 0x04, 0xFF},  // 21
-    {false, 0x04, 0x04, 0xFF},  // 22
-    {false, 0x1F, 0x1F, 0x00},  // 23 application
+    {false, 0x1F, 0x1F, 0x00, false},  // 16 debug
+    {false, 0x10, 0x1C, 0xFF, true},   // 17
+    {false, 0x10, 0x1C, 0xFF, true},   // 18
+    {false, 0x10, 0x1C, 0xFF, true},   // 19
+    {false, 0x14, 0x1E, 0xFF, true},   // 20
+    {false, 0x04, 0x04, 0xFF, true},   // 21
+    {false, 0x04, 0x04, 0xFF, true},   // 22
+    {false, 0x1F, 0x1F, 0x00, false},  // 23 application
 };
 
 void ExtendOne(Tpm& tpm, size_t bank, uint32_t pcr, ByteSpan digest) {
@@ -40,13 +41,17 @@ void ExtendOne(Tpm& tpm, size_t bank, uint32_t pcr, ByteSpan digest) {
 
 const PcrAttributes& AttributesOf(size_t n) { return kAttributes[n]; }
 
-RcStatus ExtendAll(Tpm& tpm, uint32_t pcr, const wire::TpmlDigestValues& digests) {
+void ExtendBanks(Tpm& tpm, uint32_t pcr, const wire::TpmlDigestValues& digests) {
   for (const auto& d : digests.items) {
     auto bank = tpm.BankIndex(d.hash_alg);
     if (bank && tpm.IsPcrAllocated(*bank, pcr)) {
       ExtendOne(tpm, *bank, pcr, d.digest);
     }
   }
+}
+
+RcStatus ExtendAll(Tpm& tpm, uint32_t pcr, const wire::TpmlDigestValues& digests) {
+  ExtendBanks(tpm, pcr, digests);
   if (CountsUpdates(pcr)) {
     ++tpm.reset_state().pcr_update_counter;
   }
@@ -136,8 +141,9 @@ Result<PcrAllocateOut> PcrAllocate(Tpm& tpm, const PcrAllocateIn& in) {
   }
   out.size_needed = needed;
   out.size_available = available;
-  // The D-RTM PCR (17) must stay allocated in at least one bank (Part 3 §22.5.1).
-  bool drtm = std::any_of(next.begin(), next.end(), [](const auto& b) { return b.IsSelected(17); });
+  // The D-RTM PCR must stay allocated in at least one bank (Part 3 §22.5.1).
+  bool drtm =
+      std::any_of(next.begin(), next.end(), [](const auto& b) { return b.IsSelected(kDrtmPcr); });
   if (!drtm) {
     out.allocation_success = 0;
     return out;
@@ -186,13 +192,22 @@ void Tpm::InitPcrs(bool restore_saved) {
         values[pcr].assign(digest, attrs.initial_octet);
       }
     }
-    // PC Client: a Startup at locality 3 records the locality in PCR 0.
-    if (!restore_saved && locality_ == 3 && digest > 0) {
-      values[0].back() = 3;
-    }
   }
   if (restore_saved) {
     reset_.pcr_update_counter = persistent_.saved_pcr_update_counter;
+    return;
+  }
+  // Part 1 §14.1 and §31.3: PCR[0] starts at the Startup's locality (PC Client: 3 when it came
+  // at locality 3), or after an H-CRTM Event Sequence before this Startup at 0...04, extended
+  // with that sequence's digests (Part 3 §22.11 equation 2, applied at the end of Startup).
+  uint8_t origin = StartupMethod();
+  for (auto& values : pcr_values_) {
+    if (origin != 0 && !values[pcr::kHcrtmPcr].empty()) {
+      values[pcr::kHcrtmPcr].back() = origin;
+    }
+  }
+  if (hcrtm_.pre_startup) {
+    pcr::ExtendBanks(*this, pcr::kHcrtmPcr, *hcrtm_.pre_startup);
   }
 }
 

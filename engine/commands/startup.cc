@@ -19,6 +19,11 @@ Result<Empty> Startup(Tpm& tpm, const StartupIn& in) {
   }
   bool resume = in.startup_type == TpmSu::State;
   bool restart = !resume && saved;
+  // §9.3.1: a TPM Resume must initialise PCR[0] the same way as the Startup before it (an
+  // H-CRTM then, or the same locality; Part 1 §31.3).
+  if (resume && p.startup_method != kStartupUnknown && p.startup_method != tpm.StartupMethod()) {
+    return Rc::Locality;
+  }
   if (!p.orderly) {
     tpm.SetClockSafe(false);  // the NV copy of Clock may lag what was reported before
     p.audit_digest.clear();   // Part 1 §32: an unorderly power loss ends the audit log
@@ -48,6 +53,8 @@ Result<Empty> Startup(Tpm& tpm, const StartupIn& in) {
   tpm.clear_state().orderly_startup = p.orderly;
   tpm.RestartDaTimers();
   tpm.InitPcrs(resume);
+  p.startup_method = tpm.StartupMethod();
+  tpm.hcrtm().pre_startup.reset();
   nv::OnStartup(tpm, !resume);
   p.saved_pcrs.clear();
   p.shutdown_type = 0xFFFF;

@@ -194,4 +194,46 @@ class TestTpm {
   std::unique_ptr<TpmInstance> tpm_;
 };
 
+// TPM2_PCR_Read of one PCR in one bank: its value (empty when the bank does not return it);
+// pcrUpdateCounter goes to *counter when given.
+inline Bytes ReadPcr(TestTpm& t, uint16_t alg, uint32_t pcr, uint32_t* counter = nullptr) {
+  Bytes select(3);
+  select[pcr / 8] = static_cast<uint8_t>(1u << (pcr % 8));
+  Bytes rsp = t.Run(Command(TpmCc::PcrRead).U32(1).U16(alg).U8(3).Raw(select));
+  EXPECT_SUCCESS(rsp);
+  auto r = Params(rsp);
+  uint32_t c = 0, nsel = 0, ndig = 0;
+  EXPECT_TRUE(r.U32(c).ok());
+  if (counter != nullptr) {
+    *counter = c;
+  }
+  EXPECT_TRUE(r.U32(nsel).ok());
+  (void)r.Take(nsel * 6);
+  EXPECT_TRUE(r.U32(ndig).ok());
+  if (ndig != 1) {
+    return {};
+  }
+  uint16_t n = 0;
+  EXPECT_TRUE(r.U16(n).ok());
+  auto d = r.Take(n);
+  return d.ok() ? ToBytes(*d) : Bytes{};
+}
+
+// TPM2_ReadClock's answer.
+struct ClockInfo {
+  uint64_t time = 0, clock = 0;
+  uint32_t reset_count = 0, restart_count = 0;
+  uint8_t safe = 0;
+};
+
+inline ClockInfo ReadClock(TestTpm& t) {
+  Bytes rsp = t.Run(Command(TpmCc::ReadClock));
+  EXPECT_SUCCESS(rsp);
+  auto r = Params(rsp);
+  ClockInfo c;
+  EXPECT_TRUE(r.U64(c.time).ok() && r.U64(c.clock).ok() && r.U32(c.reset_count).ok() &&
+              r.U32(c.restart_count).ok() && r.U8(c.safe).ok());
+  return c;
+}
+
 }  // namespace tpm2emu::engine::test

@@ -6,29 +6,6 @@
 namespace tpm2emu::engine::test {
 namespace {
 
-Bytes Read(TestTpm& t, uint16_t alg, uint32_t pcr, uint32_t* counter = nullptr) {
-  Bytes select(3);
-  select[pcr / 8] = static_cast<uint8_t>(1u << (pcr % 8));
-  Bytes rsp = t.Run(Command(TpmCc::PcrRead).U32(1).U16(alg).U8(3).Raw(select));
-  EXPECT_SUCCESS(rsp);
-  auto r = Params(rsp);
-  uint32_t c = 0, nsel = 0, ndig = 0;
-  EXPECT_TRUE(r.U32(c).ok());
-  if (counter != nullptr) {
-    *counter = c;
-  }
-  EXPECT_TRUE(r.U32(nsel).ok());
-  (void)r.Take(nsel * 6);
-  EXPECT_TRUE(r.U32(ndig).ok());
-  if (ndig != 1) {
-    return {};
-  }
-  uint16_t n = 0;
-  EXPECT_TRUE(r.U16(n).ok());
-  auto d = r.Take(n);
-  return d.ok() ? ToBytes(*d) : Bytes{};
-}
-
 Bytes Extended(uint16_t alg, const Bytes& old, const Bytes& digest) {
   Bytes m = old;
   m.insert(m.end(), digest.begin(), digest.end());
@@ -40,8 +17,8 @@ TEST(Pcr, ExtendMatchesSoftwareComputation) {
   Bytes digest = *crypto::Hash(TpmAlg::Sha256, ToBytes("event"));
   ASSERT_SUCCESS(t.Run(
       Command(TpmCc::PcrExtend).Handle(16).Password().U32(1).U16(TpmAlg::Sha256).Raw(digest)));
-  EXPECT_EQ(Read(t, TpmAlg::Sha256, 16), Extended(TpmAlg::Sha256, Bytes(32), digest));
-  EXPECT_EQ(Read(t, TpmAlg::Sha1, 16), Bytes(20));  // other bank untouched
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha256, 16), Extended(TpmAlg::Sha256, Bytes(32), digest));
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha1, 16), Bytes(20));  // other bank untouched
 }
 
 TEST(Pcr, EventExtendsEveryAllocatedBank) {
@@ -54,7 +31,7 @@ TEST(Pcr, EventExtendsEveryAllocatedBank) {
   EXPECT_EQ(n, 4u);
   for (uint16_t alg : {TpmAlg::Sha1, TpmAlg::Sha256}) {
     Bytes d = *crypto::Hash(alg, ToBytes("hello"));
-    EXPECT_EQ(Read(t, alg, 23), Extended(alg, Bytes(crypto::DigestSize(alg)), d));
+    EXPECT_EQ(ReadPcr(t, alg, 23), Extended(alg, Bytes(crypto::DigestSize(alg)), d));
   }
 }
 
@@ -71,12 +48,12 @@ TEST(Pcr, ResetClearsResettablePcr) {
   ASSERT_SUCCESS(t.Run(
       Command(TpmCc::PcrExtend).Handle(16).Password().U32(1).U16(TpmAlg::Sha256).Raw(digest)));
   ASSERT_SUCCESS(t.Run(Command(TpmCc::PcrReset).Handle(16).Password()));
-  EXPECT_EQ(Read(t, TpmAlg::Sha256, 16), Bytes(32));
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha256, 16), Bytes(32));
 }
 
 TEST(Pcr, DrtmPcrsStartAtAllOnes) {
   TestTpm t;
-  EXPECT_EQ(Read(t, TpmAlg::Sha256, 17), Bytes(32, 0xFF));
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha256, 17), Bytes(32, 0xFF));
 }
 
 TEST(Pcr, ExtendAtWrongLocalityGivesLocality) {
@@ -88,15 +65,15 @@ TEST(Pcr, ExtendAtWrongLocalityGivesLocality) {
 TEST(Pcr, UpdateCounterCountsStaticPcrExtends) {
   TestTpm t;
   uint32_t before = 0, after = 0;
-  Read(t, TpmAlg::Sha256, 0, &before);
+  ReadPcr(t, TpmAlg::Sha256, 0, &before);
   ASSERT_SUCCESS(t.Run(Command(TpmCc::PcrExtend).Handle(5).Password().U32(0)));
-  Read(t, TpmAlg::Sha256, 0, &after);
+  ReadPcr(t, TpmAlg::Sha256, 0, &after);
   EXPECT_EQ(after, before + 1);
 }
 
 TEST(Pcr, ReadOfUnallocatedBankReturnsEmptySelection) {
   TestTpm t;
-  EXPECT_TRUE(Read(t, TpmAlg::Sha384, 0).empty());
+  EXPECT_TRUE(ReadPcr(t, TpmAlg::Sha384, 0).empty());
 }
 
 TEST(Pcr, ReadReturnsAtMostEightDigests) {
@@ -142,12 +119,12 @@ TEST(Pcr, AllocateTakesEffectAtNextReset) {
   uint8_t success = 0;
   ASSERT_TRUE(r.U8(success).ok());
   EXPECT_EQ(success, 1);
-  EXPECT_EQ(Read(t, TpmAlg::Sha1, 0), Bytes(20));  // still allocated until the reset
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha1, 0), Bytes(20));  // still allocated until the reset
   t.tpm().Reset();
   t.Startup();
-  EXPECT_TRUE(Read(t, TpmAlg::Sha1, 0).empty());
-  EXPECT_EQ(Read(t, TpmAlg::Sha384, 0), Bytes(48));
-  EXPECT_EQ(Read(t, TpmAlg::Sha256, 0), Bytes(32));  // not listed: unchanged
+  EXPECT_TRUE(ReadPcr(t, TpmAlg::Sha1, 0).empty());
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha384, 0), Bytes(48));
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha256, 0), Bytes(32));  // not listed: unchanged
 }
 
 TEST(Pcr, AllocateNeedsPlatformAuth) {
@@ -163,12 +140,12 @@ TEST(Pcr, ShutdownStateKeepsStaticPcrsAcrossResume) {
       Command(TpmCc::PcrExtend).Handle(7).Password().U32(1).U16(TpmAlg::Sha256).Raw(digest)));
   ASSERT_SUCCESS(t.Run(
       Command(TpmCc::PcrExtend).Handle(16).Password().U32(1).U16(TpmAlg::Sha256).Raw(digest)));
-  Bytes pcr7 = Read(t, TpmAlg::Sha256, 7);
+  Bytes pcr7 = ReadPcr(t, TpmAlg::Sha256, 7);
   ASSERT_SUCCESS(t.Run(Command(TpmCc::Shutdown).U16(TpmSu::State)));
   t.Create();  // a new process over the same state
   t.Startup(TpmSu::State);
-  EXPECT_EQ(Read(t, TpmAlg::Sha256, 7), pcr7);
-  EXPECT_EQ(Read(t, TpmAlg::Sha256, 16), Bytes(32));
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha256, 7), pcr7);
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha256, 16), Bytes(32));
 }
 
 TEST(Pcr, ResetClearsStaticPcrs) {
@@ -182,7 +159,7 @@ TEST(Pcr, ResetClearsStaticPcrs) {
   ASSERT_SUCCESS(t.Run(Command(TpmCc::Shutdown).U16(TpmSu::Clear)));
   t.tpm().Reset();
   t.Startup();
-  EXPECT_EQ(Read(t, TpmAlg::Sha256, 7), Bytes(32));
+  EXPECT_EQ(ReadPcr(t, TpmAlg::Sha256, 7), Bytes(32));
 }
 
 }  // namespace

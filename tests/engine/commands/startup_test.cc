@@ -5,22 +5,6 @@
 namespace tpm2emu::engine::test {
 namespace {
 
-struct ClockInfo {
-  uint64_t time = 0, clock = 0;
-  uint32_t reset_count = 0, restart_count = 0;
-  uint8_t safe = 0;
-};
-
-ClockInfo ReadClock(TestTpm& t) {
-  Bytes rsp = t.Run(Command(TpmCc::ReadClock));
-  EXPECT_SUCCESS(rsp);
-  auto r = Params(rsp);
-  ClockInfo c;
-  EXPECT_TRUE(r.U64(c.time).ok() && r.U64(c.clock).ok() && r.U32(c.reset_count).ok() &&
-              r.U32(c.restart_count).ok() && r.U8(c.safe).ok());
-  return c;
-}
-
 TEST(Startup, BadTypeGivesValue) {
   TestTpm t(false);
   EXPECT_RC(t.Run(Command(TpmCc::Startup).U16(7)), Rc::Value.Param(1));
