@@ -32,6 +32,11 @@ class Backend {
   virtual Status RestoreState(StateBlob which, std::span<const uint8_t> blob) = 0;
   virtual StatusOr<bool> TpmEstablished() = 0;
   virtual Status ResetEstablished(uint8_t locality) = 0;
+  // The H-CRTM / D-RTM indications _TPM_Hash_Start, _TPM_Hash_Data, _TPM_Hash_End (locality 4
+  // on a PC); safe in any order, discarded where they make no sense.
+  virtual Status HashStart() = 0;
+  virtual Status HashData(std::span<const uint8_t> data) = 0;
+  virtual Status HashEnd() = 0;
   // Makes everything durable that a clean stop must keep (e.g. the clock). Called on SIGTERM.
   virtual Status Flush() = 0;
 };

@@ -89,8 +89,20 @@ Status EngineBackend::ResetEstablished(uint8_t locality) {
     return InvalidArgument("tpmEstablished can be reset from locality 3 or 4 only, not " +
                            std::to_string(locality));
   }
-  tpm_->ResetEstablished();
+  return tpm_->ResetEstablished();
+}
+
+Status EngineBackend::HashStart() {
+  return tpm_->HashStart();
+}
+
+Status EngineBackend::HashData(std::span<const uint8_t> data) {
+  tpm_->HashData(data);
   return Status::Ok();
+}
+
+Status EngineBackend::HashEnd() {
+  return tpm_->HashEnd();
 }
 
 Status EngineBackend::Flush() {

@@ -33,6 +33,9 @@ class EngineBackend final : public Backend {
   StatusOr<bool> TpmEstablished() override;
   // Only localities 3 and 4 may reset the flag (PC Client); others give kInvalidArgument.
   Status ResetEstablished(uint8_t locality) override;
+  Status HashStart() override;
+  Status HashData(std::span<const uint8_t> data) override;
+  Status HashEnd() override;
   Status Flush() override;
 
   engine::TpmInstance& tpm() { return *tpm_; }

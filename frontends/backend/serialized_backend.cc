@@ -61,6 +61,21 @@ Status SerializedBackend::ResetEstablished(uint8_t locality) {
   return inner_.ResetEstablished(locality);
 }
 
+Status SerializedBackend::HashStart() {
+  std::lock_guard lock(mu_);
+  return inner_.HashStart();
+}
+
+Status SerializedBackend::HashData(std::span<const uint8_t> data) {
+  std::lock_guard lock(mu_);
+  return inner_.HashData(data);
+}
+
+Status SerializedBackend::HashEnd() {
+  std::lock_guard lock(mu_);
+  return inner_.HashEnd();
+}
+
 Status SerializedBackend::Flush() {
   std::lock_guard lock(mu_);
   return inner_.Flush();

@@ -31,6 +31,9 @@ class SerializedBackend final : public Backend {
   Status RestoreState(StateBlob which, std::span<const uint8_t> blob) override;
   StatusOr<bool> TpmEstablished() override;
   Status ResetEstablished(uint8_t locality) override;
+  Status HashStart() override;
+  Status HashData(std::span<const uint8_t> data) override;
+  Status HashEnd() override;
   Status Flush() override;
 
  private:

@@ -333,14 +333,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
         AppendBe32(answer, 0);
         co_return co_await Write(answer);
       }
+      // The H-CRTM / D-RTM indications: no result on the wire, always 0.
       case code::kHashStart:
+        LogBackendError("_TPM_Hash_Start", backend.HashStart());
+        co_return co_await WriteU32(0);
       case code::kHashEnd:
+        LogBackendError("_TPM_Hash_End", backend.HashEnd());
         co_return co_await WriteU32(0);
       case code::kHashData: {
         auto data = co_await ReadSized("hash data");
         if (!data) {
           co_return false;
         }
+        LogBackendError("_TPM_Hash_Data", backend.HashData(*data));
         co_return co_await WriteU32(0);
       }
       case code::kSetAlternativeResult: {

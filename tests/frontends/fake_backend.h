@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -82,6 +83,22 @@ class FakeBackend : public backend::Backend {
   }
   StatusOr<bool> TpmEstablished() override { return false; }
   Status ResetEstablished(uint8_t) override { return Status::Ok(); }
+  Status HashStart() override {
+    std::lock_guard lock(mu_);
+    hash_signals_.emplace_back("start");
+    return Status::Ok();
+  }
+  Status HashData(std::span<const uint8_t> data) override {
+    std::lock_guard lock(mu_);
+    hash_signals_.emplace_back("data");
+    hash_data_.insert(hash_data_.end(), data.begin(), data.end());
+    return Status::Ok();
+  }
+  Status HashEnd() override {
+    std::lock_guard lock(mu_);
+    hash_signals_.emplace_back("end");
+    return Status::Ok();
+  }
   Status Flush() override {
     std::lock_guard lock(mu_);
     ++flush_calls_;
@@ -95,6 +112,15 @@ class FakeBackend : public backend::Backend {
   std::vector<uint8_t> localities() {
     std::lock_guard lock(mu_);
     return localities_;
+  }
+  // The hash indications in order ("start", "data", "end"), and all the data they carried.
+  std::vector<std::string> hash_signals() {
+    std::lock_guard lock(mu_);
+    return hash_signals_;
+  }
+  Bytes hash_data() {
+    std::lock_guard lock(mu_);
+    return hash_data_;
   }
   int power_on_calls() {
     std::lock_guard lock(mu_);
@@ -134,6 +160,8 @@ class FakeBackend : public backend::Backend {
   std::mutex mu_;
   std::vector<Bytes> commands_;
   std::vector<uint8_t> localities_;
+  std::vector<std::string> hash_signals_;
+  Bytes hash_data_;
   int power_on_calls_ = 0;
   int reset_calls_ = 0;
   int flush_calls_ = 0;

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -190,7 +192,7 @@ TEST_F(MssimServerTest, HandshakeAnswersVersionAndFlags) {
   EXPECT_TRUE(RoundTrip(s, SampleCommand()));
 }
 
-TEST_F(MssimServerTest, HashSignalsAndAlternativeResultAnswerZero) {
+TEST_F(MssimServerTest, HashSignalsReachTheBackendAndAnswerZero) {
   TestSocket s(cmd_port());
   ASSERT_TRUE(s.SendU32(code::kHashStart));
   EXPECT_EQ(s.RecvU32(), 0u);
@@ -206,6 +208,8 @@ TEST_F(MssimServerTest, HashSignalsAndAlternativeResultAnswerZero) {
   ASSERT_TRUE(s.SendU32(7));
   EXPECT_EQ(s.RecvU32(), 0u);
   EXPECT_TRUE(RoundTrip(s, SampleCommand()));
+  EXPECT_EQ(backend_.hash_signals(), (std::vector<std::string>{"start", "data", "end"}));
+  EXPECT_EQ(backend_.hash_data(), (Bytes{1, 2, 3, 4, 5}));
 }
 
 TEST_F(MssimServerTest, SessionEndClosesWithoutAnswer) {
