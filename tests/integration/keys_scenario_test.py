@@ -15,6 +15,7 @@ Usage: keys_scenario_test.py --tpm2emu PATH [--tcti-dir DIR] [--asan-runtime LIB
 import hashlib
 import hmac
 import re
+import struct
 
 import harness
 import scenario
@@ -23,6 +24,7 @@ LOCKOUT_PASS = "lockpw"
 SIGN_DECRYPT = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt|sign"
 ECDH_ATTRS = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt"
 SIGN_ATTRS = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign"
+X509_SIGNER, X509_SUBJECT = "0x81010040", "0x81010041"
 
 # NIST P-256 (p, n, G; a = -3), for checking ECC results in Python.
 P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
@@ -519,6 +521,107 @@ class KeysScenarioBody(scenario.ScenarioBody):
                          ec_mul(ds_b, self._public_point(key)), "Zs")
         self.assertEqual(parse_ecc_point(self.read_file("Z2.bin")), ec_mul(de_b, qe_a), "Ze")
 
+    def test_20_certifyx509(self):
+        """TPM2_CertifyX509 of a partial certificate made by tpm2_certifyX509certutil, sent with
+        tpm2_send (no tool sends the command in tpm2-tools 5.4); the certificate rebuilt as a
+        client would parses with openssl, its signature verifies with the signer's public key
+        and its subjectPublicKeyInfo is the certified key's. The x509sign signer cannot sign
+        with tpm2_sign."""
+        self.srk()
+        # SIGN_ATTRS | x509sign (bit 19), as a number: tpm2-tools 5.4 has no name for it.
+        signer = self.create_load("x509-signer", "ecc256", attrs="0x000C0072")
+        subject = self.create_load("x509-subject", "rsa2048", attrs=SIGN_ATTRS)
+        self.tool("tpm2_evictcontrol", "-C", "o", "-c", signer, X509_SIGNER)
+        self.tool("tpm2_evictcontrol", "-C", "o", "-c", subject, X509_SUBJECT)
+        try:
+            self._certify_x509_and_check(signer, subject)
+        finally:
+            self.tool("tpm2_evictcontrol", "-C", "o", "-c", X509_SIGNER)
+            self.tool("tpm2_evictcontrol", "-C", "o", "-c", X509_SUBJECT)
+
+    def _certify_x509_and_check(self, signer, subject):
+        self.tool("tpm2_certifyX509certutil", "-o", self.p("partial.der"), "-d", "365")
+        partial = self.read_file("partial.der")
+        password = struct.pack(">IHBH", 0x40000009, 0, 0, 0)  # TPM_RS_PW, empty auth
+        params = (scenario.tpm2b(b"")                       # reservedData
+                  + struct.pack(">HH", 0x0018, 0x000B)     # inScheme ECDSA, SHA-256
+                  + scenario.tpm2b(partial))               # partialCertificate
+        body = (struct.pack(">II", int(X509_SUBJECT, 16), int(X509_SIGNER, 16))
+                + struct.pack(">I", 2 * len(password)) + password + password + params)
+        command = struct.pack(">HII", 0x8002, 10 + len(body), 0x197) + body
+        self.write_file("certifyx509.cmd", command)
+        self.tool("tpm2_send", "-o", self.p("certifyx509.rsp"), self.p("certifyx509.cmd"))
+        rsp = scenario.Reader(self.read_file("certifyx509.rsp"))
+        tag, size, rc = rsp.u16(), rsp.u32(), rsp.u32()
+        self.assertEqual(rc, 0, f"TPM2_CertifyX509 answered {rc:#x}")
+        rsp.u32()  # parameterSize
+        added, tbs_digest = rsp.b(), rsp.b()
+        sig_alg, hash_alg, r, s = rsp.u16(), rsp.u16(), rsp.b(), rsp.b()
+        self.assertEqual((tag, sig_alg, hash_alg), (0x8002, 0x0018, 0x000B))
+
+        # Part 3 §18.8.1: the TPM's fields (version, serialNumber, signature algorithm,
+        # subjectPublicKeyInfo) and the caller's (issuer, validity, subject, extensions) go
+        # together in RFC 5280 order.
+        a, c = der_elements(added), der_elements(partial)
+        self.assertEqual((len(a), len(c)), (4, 4), "added and partial certificate elements")
+        alg_id = a[2]
+        tbs = der(0x30, a[0] + a[1] + alg_id + c[0] + c[1] + c[2] + a[3] + c[3])
+        self.assertEqual(tbs_digest, hashlib.sha256(tbs).digest(), "tbsDigest")
+        ecdsa_sig = der(0x30, der_integer(r) + der_integer(s))
+        cert = der(0x30, tbs + alg_id + der(0x03, b"\0" + ecdsa_sig))
+        self.write_file("cert.der", cert)
+        text = self.openssl("x509", "-inform", "DER", "-in", self.p("cert.der"), "-noout",
+                            "-text").stdout.decode()
+        self.assertIn("Version: 3", text)
+        self.assertIn("ecdsa-with-SHA256", text)
+        self.write_file("tbs.der", tbs)
+        self.write_file("tbs.sig", ecdsa_sig)
+        self.tool("tpm2_readpublic", "-c", signer, "-f", "pem", "-o", self.p("signer.pem"))
+        self.openssl_verify(self.p("signer.pem"), "tbs.sig", "tbs.der", "CertifyX509 signature")
+        cert_key = self.openssl("x509", "-inform", "DER", "-in", self.p("cert.der"), "-noout",
+                                "-pubkey").stdout
+        self.tool("tpm2_readpublic", "-c", subject, "-f", "pem", "-o", self.p("subject.pem"))
+        self.assertEqual(cert_key.strip(), self.read_file("subject.pem").strip(),
+                         "the certificate's key is the certified key")
+        # Part 2 §8.3.3.15: the x509sign key signs certificates, not digests.
+        msg = self.write_file("x509-msg.txt", b"not through tpm2_sign")
+        p = self.tool("tpm2_sign", "-c", signer, "-g", "sha256", "-o", self.p("x.sig"), msg,
+                      ok=False)
+        self.assert_rc(p, 0x182, "tpm2_sign with an x509sign key")  # TPM_RC_ATTRIBUTES + H1
+
+
+def der(tag, content):
+    """A DER element with a one-octet tag."""
+    n = len(content)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(octets)]) + octets
+    return bytes([tag]) + length + content
+
+
+def der_integer(magnitude):
+    """A positive DER INTEGER from big-endian magnitude octets."""
+    v = magnitude.lstrip(b"\0") or b"\0"
+    return der(0x02, (b"\0" if v[0] & 0x80 else b"") + v)
+
+
+def der_elements(data):
+    """The encodings of the elements inside the DER SEQUENCE `data`."""
+    def header(buf, i):
+        n = buf[i + 1]
+        if n < 0x80:
+            return i + 2, n
+        k = n & 0x7F
+        return i + 2 + k, int.from_bytes(buf[i + 2:i + 2 + k], "big")
+    start, n = header(data, 0)
+    body, out, i = data[start:start + n], [], 0
+    while i < len(body):
+        j, m = header(body, i)
+        out.append(body[i:j + m])
+        i = j + m
+    return out
 
 KeysMssimScenario, KeysTctiScenario = scenario.transports(KeysScenarioBody, "Keys")
 
