@@ -27,6 +27,9 @@ KEY_PASS = "dupkeypw"
 CC_POLICY_COMMAND_CODE = 0x16C
 CC_POLICY_DUPLICATION_SELECT = 0x188
 CC_DUPLICATE = 0x14B
+CC_REWRAP = 0x152
+REWRAP_OLD, REWRAP_NEW = "0x81010050", "0x81010051"
+WRONG_OLD_PARENT_RC = 0x3C4  # TPM_RC_VALUE, parameter 3 (inSymSeed): OAEP cannot decrypt
 
 
 class DuplicationScenarioBody(scenario.ScenarioBody):
@@ -284,6 +287,62 @@ class DuplicationScenarioBody(scenario.ScenarioBody):
             "TPMS_CERTIFY_INFO.qualifiedName")
         self.assertTrue(r.done(), "bytes after TPMS_CERTIFY_INFO")
 
+    def test_09_rewrap_on_b(self):
+        """TPM2_Rewrap on B (sent with tpm2_send: no tool sends it in tpm2-tools 5.4) moves a
+        duplicate from B's storage parent to a second one; tpm2_import under the second and a
+        signature openssl checks with A's public key. The wrong old parent is refused."""
+        self.trial("cc-dup", "tpm2_policycommandcode", "TPM2_CC_Duplicate")
+        new_parent = self.b_parent("ecc")
+        key, pem = self.dup_key("k6", self.p("cc-dup.policy"), alg="ecc")
+        s = self.policy_session("k6", "tpm2_policycommandcode", "TPM2_CC_Duplicate")
+        self.duplicate("k6", key, new_parent, s)
+        self.tool("tpm2_readpublic", "-c", key, "-n", self.p("k6.name"))
+        self.tool_b("tpm2_createprimary", "-C", "o", "-G", "rsa", "-c", self.p("B2.ctx"))
+        self.tool_b("tpm2_evictcontrol", "-C", "o", "-c", self.p("B.ctx"), REWRAP_OLD)
+        self.tool_b("tpm2_evictcontrol", "-C", "o", "-c", self.p("B2.ctx"), REWRAP_NEW)
+        try:
+            # The old parent must be the one the duplicate was made for.
+            self.rewrap("k6", REWRAP_NEW, REWRAP_NEW, expect_rc=WRONG_OLD_PARENT_RC)
+            rsp = self.rewrap("k6", REWRAP_OLD, REWRAP_NEW)
+            out_dup, out_seed = rsp.b(), rsp.b()
+            self.assertTrue(rsp.done(), "bytes after TPM2_Rewrap's outSymSeed")
+            self.write_file("k6-rw.dpriv", scenario.tpm2b(out_dup))
+            self.write_file("k6-rw.seed", scenario.tpm2b(out_seed))
+            self.tool_b("tpm2_import", "-C", REWRAP_NEW, "-u", self.p("k6.pub"),
+                        "-i", self.p("k6-rw.dpriv"), "-s", self.p("k6-rw.seed"),
+                        "-r", self.p("k6-rw.priv"))
+            self.tool_b("tpm2_load", "-C", REWRAP_NEW, "-u", self.p("k6.pub"),
+                        "-r", self.p("k6-rw.priv"), "-c", self.p("k6-rw.ctx"))
+            msg = self.write_file("k6-msg.txt", b"signed on TPM B after a rewrap")
+            self.tool_b("tpm2_sign", "-c", self.p("k6-rw.ctx"), "-p", KEY_PASS, "-g", "sha256",
+                        "-f", "plain", "-o", self.p("k6-rw.sig"), msg)
+            self.openssl_verify(pem, "k6-rw.sig", "k6-msg.txt",
+                                "the rewrapped key's signature with A's public key")
+        finally:
+            self.tool_b("tpm2_evictcontrol", "-C", "o", "-c", REWRAP_OLD)
+            self.tool_b("tpm2_evictcontrol", "-C", "o", "-c", REWRAP_NEW)
+
+    def rewrap(self, label, old_parent, new_parent, expect_rc=0):
+        """TPM2_Rewrap of LABEL.dpriv/.seed (as tpm2_duplicate wrote them) on B; returns a
+        Reader over the response parameters (None for an error response)."""
+        password = struct.pack(">IHBH", 0x40000009, 0, 0, 0)  # TPM_RS_PW, empty auth
+        params = (self.read_file(f"{label}.dpriv")                # TPM2B_PRIVATE
+                  + scenario.tpm2b(self.read_file(f"{label}.name"))
+                  + self.read_file(f"{label}.seed"))              # TPM2B_ENCRYPTED_SECRET
+        body = (struct.pack(">II", int(old_parent, 16), int(new_parent, 16))
+                + struct.pack(">I", len(password)) + password + params)
+        self.write_file(f"{label}-rewrap.cmd",
+                        struct.pack(">HII", 0x8002, 10 + len(body), CC_REWRAP) + body)
+        self.tool_b("tpm2_send", "-o", self.p(f"{label}-rewrap.rsp"),
+                    self.p(f"{label}-rewrap.cmd"))
+        rsp = scenario.Reader(self.read_file(f"{label}-rewrap.rsp"))
+        rsp.u16()
+        rsp.u32()
+        rc = rsp.u32()
+        self.assertEqual(rc, expect_rc, f"TPM2_Rewrap {old_parent} -> {new_parent}: {rc:#x}")
+        if rc != 0:
+            return None
+        return scenario.Reader(rsp.take(rsp.u32()))  # the parameters, not the session area
 
 DuplicationMssimScenario, DuplicationTctiScenario = scenario.transports(
     DuplicationScenarioBody, "Duplication")
