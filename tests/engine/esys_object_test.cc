@@ -189,17 +189,27 @@ TEST_F(EsysObjectTest, WrappedSigningKeysSignAndVerify) {
   SignAndVerify(ecc, scheme);
 }
 
-TEST_F(EsysObjectTest, SealedDataUnsealsAndTamperedBlobIsRefused) {
-  ESYS_TR srk = Primary(EccTemplate(true));
+// A sealed-data object (KEYEDHASH, no scheme) and its sensitive data "secret".
+TPM2B_PUBLIC SealedTemplate() {
   TPM2B_PUBLIC tmpl{};
   tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
   tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
   tmpl.publicArea.objectAttributes =
       TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH;
   tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+  return tmpl;
+}
+TPM2B_SENSITIVE_CREATE SealedSecret() {
   TPM2B_SENSITIVE_CREATE sens{};
   sens.sensitive.data.size = 6;
   std::memcpy(sens.sensitive.data.buffer, "secret", 6);
+  return sens;
+}
+
+TEST_F(EsysObjectTest, SealedDataUnsealsAndTamperedBlobIsRefused) {
+  ESYS_TR srk = Primary(EccTemplate(true));
+  TPM2B_PUBLIC tmpl = SealedTemplate();
+  TPM2B_SENSITIVE_CREATE sens = SealedSecret();
   sens.sensitive.userAuth.size = 3;
   std::memcpy(sens.sensitive.userAuth.buffer, "pin", 3);
   TPM2B_PRIVATE* priv = nullptr;
@@ -229,15 +239,8 @@ TEST_F(EsysObjectTest, SealedDataUnsealsAndTamperedBlobIsRefused) {
 // ObjectChangeAuth twice to the same authValue must not give the same ciphertext.
 TEST_F(EsysObjectTest, PrivateAreasCarryAFreshIv) {
   ESYS_TR srk = Primary(EccTemplate(true));
-  TPM2B_PUBLIC tmpl{};
-  tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
-  tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
-  tmpl.publicArea.objectAttributes =
-      TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH;
-  tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
-  TPM2B_SENSITIVE_CREATE sens{};
-  sens.sensitive.data.size = 6;
-  std::memcpy(sens.sensitive.data.buffer, "secret", 6);
+  TPM2B_PUBLIC tmpl = SealedTemplate();
+  TPM2B_SENSITIVE_CREATE sens = SealedSecret();
   TPM2B_PRIVATE* created = nullptr;
   TPM2B_PUBLIC* pub = nullptr;
   ESYS_TR sealed = CreateAndLoad(srk, tmpl, sens, &created, &pub);
