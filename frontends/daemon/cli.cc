@@ -45,80 +45,144 @@ Status ParseMssim(std::string_view value, ServeOptions& out) {
   return Status::Ok();
 }
 
+// One option at a time: `--name value`, `--name=value` or a flag, for the subcommand `command`.
+class OptionCursor {
+ public:
+  OptionCursor(std::span<const char* const> args, std::string_view command)
+      : args_(args), command_(command) {}
+
+  // Moves to the next argument; false at the end.
+  bool Next() {
+    if (++i_ >= args_.size()) {
+      return false;
+    }
+    arg_ = args_[i_];
+    name_ = arg_;
+    inline_value_.reset();
+    if (arg_.starts_with("--")) {
+      size_t eq = arg_.find('=');
+      if (eq != std::string_view::npos) {
+        name_ = arg_.substr(0, eq);
+        inline_value_ = arg_.substr(eq + 1);
+      }
+    }
+    return true;
+  }
+  std::string_view arg() const { return arg_; }
+  std::string_view name() const { return name_; }
+  bool IsHelp() const { return name_ == "-h" || name_ == "--help"; }
+
+  StatusOr<std::string_view> Value() {
+    if (inline_value_) {
+      return *inline_value_;
+    }
+    if (i_ + 1 >= args_.size()) {
+      return InvalidArgument("option " + std::string(name_) + " needs a value (see tpm2emu " +
+                             std::string(command_) + " --help)");
+    }
+    return std::string_view(args_[++i_]);
+  }
+  // A non-empty value: a file or directory name.
+  StatusOr<std::string> PathValue(std::string_view expected) {
+    TRY_ASSIGN(auto value, Value());
+    if (value.empty()) {
+      return BadValue(name_, value, expected);
+    }
+    return std::string(value);
+  }
+  Status NoValue() const {
+    if (inline_value_) {
+      return InvalidArgument("option " + std::string(name_) + " takes no value");
+    }
+    return Status::Ok();
+  }
+  // The error for an argument no option matched.
+  Status Unexpected() const {
+    if (arg_.starts_with("-")) {
+      return UnknownOption(name_);
+    }
+    return InvalidArgument("unexpected argument '" + std::string(arg_) + "' (see tpm2emu " +
+                           std::string(command_) + " --help)");
+  }
+
+ private:
+  std::span<const char* const> args_;
+  std::string_view command_;
+  size_t i_ = static_cast<size_t>(-1);
+  std::string_view arg_;
+  std::string_view name_;
+  std::optional<std::string_view> inline_value_;
+};
+
 StatusOr<ServeOptions> ParseServe(std::span<const char* const> args, bool& help) {
   ServeOptions out;
   bool state_given = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    std::string_view name = arg;
-    std::optional<std::string_view> inline_value;
-    if (arg.starts_with("--")) {
-      size_t eq = arg.find('=');
-      if (eq != std::string_view::npos) {
-        name = arg.substr(0, eq);
-        inline_value = arg.substr(eq + 1);
-      }
-    }
-    auto takes_value = [&](std::string_view option) -> StatusOr<std::string_view> {
-      if (inline_value) {
-        return *inline_value;
-      }
-      if (i + 1 >= args.size()) {
-        return InvalidArgument("option " + std::string(option) +
-                               " needs a value (see tpm2emu serve --help)");
-      }
-      return std::string_view(args[++i]);
-    };
-    auto no_value = [&](std::string_view option) -> Status {
-      if (inline_value) {
-        return InvalidArgument("option " + std::string(option) + " takes no value");
-      }
-      return Status::Ok();
-    };
-
-    if (name == "-h" || name == "--help") {
+  OptionCursor opt(args, "serve");
+  while (opt.Next()) {
+    std::string_view name = opt.name();
+    if (opt.IsHelp()) {
       help = true;
       return out;
     }
     if (name == "--state") {
-      TRY_ASSIGN(auto value, takes_value(name));
-      if (value.empty()) {
-        return BadValue(name, value, "a directory");
-      }
-      out.state_dir = std::string(value);
+      TRY_ASSIGN(out.state_dir, opt.PathValue("a directory"));
       state_given = true;
     } else if (name == "--ephemeral") {
-      TRY(no_value(name));
+      TRY(opt.NoValue());
       out.ephemeral = true;
     } else if (name == "--state-backup") {
-      TRY(no_value(name));
+      TRY(opt.NoValue());
       out.state_backup = true;
     } else if (name == "--state-key") {
-      TRY_ASSIGN(auto value, takes_value(name));
-      if (value.empty()) {
-        return BadValue(name, value, "a key file");
-      }
-      out.state_key_file = std::string(value);
+      TRY_ASSIGN(out.state_key_file, opt.PathValue("a key file"));
     } else if (name == "--mssim") {
-      TRY_ASSIGN(auto value, takes_value(name));
+      TRY_ASSIGN(auto value, opt.Value());
       TRY(ParseMssim(value, out));
     } else if (name == "--log-level") {
-      TRY_ASSIGN(auto value, takes_value(name));
+      TRY_ASSIGN(auto value, opt.Value());
       auto level = backend::ParseLogLevel(value);
       if (!level) {
         return BadValue(name, value, "error, warn, info or debug");
       }
       out.log_level = *level;
-    } else if (arg.starts_with("-")) {
-      return UnknownOption(name);
     } else {
-      return InvalidArgument("unexpected argument '" + std::string(arg) +
-                             "' (see tpm2emu serve --help)");
+      return opt.Unexpected();
     }
   }
   if (out.ephemeral && (state_given || out.state_backup || !out.state_key_file.empty())) {
     return InvalidArgument(
         "--ephemeral keeps no state; it excludes --state, --state-backup and --state-key");
+  }
+  return out;
+}
+
+StatusOr<EkCertOptions> ParseEkCert(std::span<const char* const> args, bool& help) {
+  EkCertOptions out;
+  OptionCursor opt(args, "ek-cert");
+  while (opt.Next()) {
+    std::string_view name = opt.name();
+    if (opt.IsHelp()) {
+      help = true;
+      return out;
+    }
+    if (name == "--state") {
+      TRY_ASSIGN(out.state_dir, opt.PathValue("a directory"));
+    } else if (name == "--ca-dir") {
+      TRY_ASSIGN(out.ca_dir, opt.PathValue("a directory"));
+    } else if (name == "--state-key") {
+      TRY_ASSIGN(out.state_key_file, opt.PathValue("a key file"));
+    } else if (name == "--force") {
+      TRY(opt.NoValue());
+      out.force = true;
+    } else {
+      return opt.Unexpected();
+    }
+  }
+  if (out.state_dir.empty()) {
+    return InvalidArgument("ek-cert needs --state DIR, the TPM's state directory");
+  }
+  if (out.ca_dir.empty()) {
+    return InvalidArgument("ek-cert needs --ca-dir DIR, the local CA's directory");
   }
   return out;
 }
@@ -145,6 +209,12 @@ StatusOr<Invocation> ParseCommandLine(std::span<const char* const> args) {
     inv.action = help ? Action::kServeHelp : Action::kServe;
     return inv;
   }
+  if (first == "ek-cert") {
+    bool help = false;
+    TRY_ASSIGN(inv.ek_cert, ParseEkCert(args.subspan(1), help));
+    inv.action = help ? Action::kEkCertHelp : Action::kEkCert;
+    return inv;
+  }
   if (first.starts_with("-")) {
     return UnknownOption(first);
   }
@@ -159,6 +229,8 @@ std::string HelpText() {
          "Commands:\n"
          "  serve        run a TPM and serve it over the mssim socket protocol\n"
          "               (see tpm2emu serve --help)\n"
+         "  ek-cert      create the EKs and store certificates from a local CA in NV\n"
+         "               (see tpm2emu ek-cert --help)\n"
          "\n"
          "Options:\n"
          "  -h, --help     show this help\n"
@@ -188,6 +260,26 @@ std::string ServeHelpText() {
          "  --mssim HOST:PORT  where to listen (default 127.0.0.1:2321); PORT 0 picks free\n"
          "                     ports for both, printed on the ready line\n"
          "  --log-level LEVEL  error, warn, info or debug (default warn); logs go to stderr\n"
+         "  -h, --help         show this help\n";
+}
+
+std::string EkCertHelpText() {
+  return "Usage: tpm2emu ek-cert --state DIR --ca-dir DIR [OPTIONS]\n"
+         "\n"
+         "Provisions EK certificates (TCG EK Credential Profile): powers the TPM in DIR on,\n"
+         "creates the default RSA 2048 and ECC NIST P-256 EKs (the templates tpm2_createek\n"
+         "uses), has the local CA certify them and stores the certificates in the platform\n"
+         "NV indices 0x01C00002 (RSA) and 0x01C0000A (ECC), where tpm2_getekcertificate and\n"
+         "FAPI find them. Run it while no daemon uses the state directory.\n"
+         "\n"
+         "Options:\n"
+         "  --state DIR        the TPM's state directory, created if missing\n"
+         "  --ca-dir DIR       the local CA: ca-key.pem (ECDSA P-256, mode 0600) and\n"
+         "                     ca-cert.pem, created (mode 0700) on first use and reused;\n"
+         "                     verify EK certificates with -CAfile DIR/ca-cert.pem\n"
+         "  --state-key FILE   the state's key, as for tpm2emu serve\n"
+         "  --force            replace certificates already in the TPM (the EKs stay the\n"
+         "                     same; the certificates are new)\n"
          "  -h, --help         show this help\n";
 }
 

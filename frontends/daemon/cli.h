@@ -4,6 +4,7 @@
 //   tpm2emu --help | --version
 //   tpm2emu serve [--state DIR | --ephemeral] [--state-backup] [--state-key FILE]
 //                 [--mssim HOST:PORT] [--log-level error|warn|info|debug]
+//   tpm2emu ek-cert --state DIR --ca-dir DIR [--state-key FILE] [--force]
 //
 // Options take their value as the next argument or after '='. Errors are InvalidArgument with
 // the text to print after "tpm2emu: ".
@@ -23,19 +24,28 @@ inline constexpr uint16_t kDefaultPort = 2321;
 
 struct ServeOptions {
   std::string state_dir = kDefaultStateDir;
-  bool ephemeral = false;     // in-memory TPM, nothing written
-  bool state_backup = false;  // DirStoreOptions::keep_backup
+  bool ephemeral = false;      // in-memory TPM, nothing written
+  bool state_backup = false;   // DirStoreOptions::keep_backup
   std::string state_key_file;  // DirStoreOptions::key from this file (state_key.h); empty: none
   std::string host = kDefaultHost;
   uint16_t port = kDefaultPort;  // command port; platform = port + 1 (both ephemeral for 0)
   backend::LogLevel log_level = backend::LogLevel::kWarn;
 };
 
-enum class Action { kHelp, kServeHelp, kVersion, kServe };
+// `tpm2emu ek-cert`: EK certificates from a local CA into the TPM's NV (ekca/).
+struct EkCertOptions {
+  std::string state_dir;       // required
+  std::string ca_dir;          // required; ekca::LocalCa::Open
+  std::string state_key_file;  // as ServeOptions::state_key_file
+  bool force = false;          // replace existing certificate indices
+};
+
+enum class Action { kHelp, kServeHelp, kVersion, kServe, kEkCertHelp, kEkCert };
 
 struct Invocation {
   Action action = Action::kHelp;
   ServeOptions serve;
+  EkCertOptions ek_cert;
 };
 
 // `args` excludes the program name.
@@ -43,6 +53,7 @@ StatusOr<Invocation> ParseCommandLine(std::span<const char* const> args);
 
 std::string HelpText();
 std::string ServeHelpText();
+std::string EkCertHelpText();
 std::string VersionText();
 
 }  // namespace tpm2emu::daemon

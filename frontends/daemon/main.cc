@@ -7,6 +7,7 @@
 #include <span>
 
 #include "frontends/daemon/cli.h"
+#include "frontends/daemon/ek_cert.h"
 #include "frontends/daemon/serve.h"
 
 int main(int argc, char** argv) {
@@ -32,6 +33,11 @@ int main(int argc, char** argv) {
         return 0;
       case Action::kServe:
         return tpm2emu::daemon::RunServe(invocation->serve);
+      case Action::kEkCertHelp:
+        std::fputs(tpm2emu::daemon::EkCertHelpText().c_str(), stdout);
+        return 0;
+      case Action::kEkCert:
+        return tpm2emu::daemon::RunEkCert(invocation->ek_cert);
     }
     return 2;
   } catch (const std::exception& e) {

@@ -12,40 +12,13 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "engine/host.h"
-#include "engine/tpm_api.h"
 #include "frontends/backend/engine_backend.h"
 #include "frontends/backend/log.h"
-#include "frontends/backend/volatile_file.h"
-#include "frontends/backend/state_key.h"
+#include "frontends/daemon/state.h"
 #include "frontends/mssim/server.h"
 #include "nvstore/store.h"
 
 namespace tpm2emu::daemon {
-namespace {
-
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "tpm2emu: %s\n", message.c_str());
-  return 1;
-}
-
-// The store's message, naming the directory if the store did not.
-std::string StateError(const ServeOptions& options, const Status& status) {
-  std::string message = status.message();
-  if (message.find(options.state_dir) == std::string::npos) {
-    message = "state directory " + options.state_dir + ": " + message;
-  }
-  // The state key does not fit the state (nvstore::DirStoreOptions::key).
-  if (status.code() == StatusCode::kFailedPrecondition) {
-    message += options.state_key_file.empty() ? " (give its key with --state-key FILE)"
-                                              : " (--state-key " + options.state_key_file + ")";
-  }
-  return message;
-}
-
-static_assert(backend::kStateKeyBytes == nvstore::kStateKeySize);
-
-}  // namespace
-
 int RunServe(const ServeOptions& options) {
   backend::Logger logger(options.log_level);
 
@@ -53,44 +26,21 @@ int RunServe(const ServeOptions& options) {
   if (options.ephemeral) {
     store = nvstore::NewMemoryStore();
   } else {
-    nvstore::DirStoreOptions store_options;
-    store_options.keep_backup = options.state_backup;
-    store_options.lock = true;
-    store_options.wait_for_lock = false;  // a second daemon on the same state is refused
-    if (!options.state_key_file.empty()) {
-      auto key = backend::ReadStateKeyFile(options.state_key_file);
-      if (!key.ok()) {
-        return Fail(key.error().message());
-      }
-      store_options.key = std::move(*key);
-    }
-    auto opened = nvstore::OpenDirStore(options.state_dir, store_options);
+    auto opened = OpenLockedState(options.state_dir, options.state_backup, options.state_key_file);
     if (!opened.ok()) {
-      return Fail(StateError(options, opened.error()));
+      return Fail(opened.error().message());
     }
     store = std::move(*opened);
   }
 
   engine::SteadyClock clock;
   engine::OsEntropy entropy;
-  auto tpm = engine::CreateTpm(*store, clock, entropy);
-  if (!tpm.ok()) {
-    return Fail(StateError(options, tpm.error()));
+  auto started = StartTpm(*store, clock, entropy, options.ephemeral ? "" : options.state_dir,
+                          options.state_key_file);
+  if (!started.ok()) {
+    return Fail(started.error().message());
   }
-  backend::EngineBackend backend(std::move(*tpm));
-
-  if (!options.ephemeral) {
-    // We power the TPM up fresh, so a volatile state the in-process TCTI left is stale now.
-    Status removed = backend::RemoveVolatileFile(options.state_dir);
-    if (!removed.ok()) {
-      return Fail(removed.message());
-    }
-  }
-  // A simulator starts powered (clients send TPM2_Startup).
-  Status powered = backend.PowerOn();
-  if (!powered.ok()) {
-    return Fail("cannot power the TPM on: " + powered.message());
-  }
+  backend::EngineBackend& backend = **started;
 
   boost::asio::io_context io(1);
   mssim::ServerOptions server_options;

@@ -92,5 +92,40 @@ TEST(CliTest, BadValues) {
   EXPECT_NE(ErrorOf({"serve", "--ephemeral=1"}), "(parsed)");
 }
 
+TEST(CliTest, EkCertOptions) {
+  auto inv = Parse({"ek-cert", "--state", "/s", "--ca-dir=/ca", "--state-key", "/k", "--force"});
+  ASSERT_TRUE(inv.ok()) << inv.error().message();
+  EXPECT_EQ(inv->action, Action::kEkCert);
+  EXPECT_EQ(inv->ek_cert.state_dir, "/s");
+  EXPECT_EQ(inv->ek_cert.ca_dir, "/ca");
+  EXPECT_EQ(inv->ek_cert.state_key_file, "/k");
+  EXPECT_TRUE(inv->ek_cert.force);
+  auto plain = Parse({"ek-cert", "--state=/s", "--ca-dir", "/ca"});
+  ASSERT_TRUE(plain.ok()) << plain.error().message();
+  EXPECT_FALSE(plain->ek_cert.force);
+  EXPECT_TRUE(plain->ek_cert.state_key_file.empty());
+}
+
+TEST(CliTest, EkCertHelpAndErrors) {
+  EXPECT_EQ(Parse({"ek-cert", "--help"})->action, Action::kEkCertHelp);
+  EXPECT_EQ(Parse({"ek-cert", "-h"})->action, Action::kEkCertHelp);
+  EXPECT_NE(HelpText().find("ek-cert"), std::string::npos);
+  EXPECT_NE(EkCertHelpText().find("--ca-dir DIR"), std::string::npos);
+  EXPECT_NE(EkCertHelpText().find("0x01C00002"), std::string::npos);
+  EXPECT_EQ(ErrorOf({"ek-cert", "--ca-dir", "/ca"}),
+            "ek-cert needs --state DIR, the TPM's state directory");
+  EXPECT_EQ(ErrorOf({"ek-cert", "--state", "/s"}),
+            "ek-cert needs --ca-dir DIR, the local CA's directory");
+  EXPECT_EQ(ErrorOf({"ek-cert", "--state", "/s", "--ca-dir"}),
+            "option --ca-dir needs a value (see tpm2emu ek-cert --help)");
+  EXPECT_EQ(ErrorOf({"ek-cert", "--state", "/s", "--ca-dir", "/ca", "--force=yes"}),
+            "option --force takes no value");
+  EXPECT_EQ(ErrorOf({"ek-cert", "--mssim", "h:1"}), "unknown option --mssim (see tpm2emu --help)");
+  EXPECT_EQ(ErrorOf({"ek-cert", "--state", "/s", "--ca-dir", "/ca", "x"}),
+            "unexpected argument 'x' (see tpm2emu ek-cert --help)");
+  EXPECT_EQ(ErrorOf({"ek-cert", "--state=", "--ca-dir", "/ca"}),
+            "bad value '' for --state (expected a directory)");
+}
+
 }  // namespace
 }  // namespace tpm2emu::daemon
