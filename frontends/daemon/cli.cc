@@ -3,6 +3,7 @@
 #include <charconv>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #ifndef TPM2EMU_VERSION
 #define TPM2EMU_VERSION "unknown"
@@ -20,29 +21,33 @@ Status BadValue(std::string_view option, std::string_view value, std::string_vie
                          " (expected " + std::string(expected) + ")");
 }
 
-// HOST:PORT, HOST may be [IPv6]. The platform port is PORT + 1, so PORT stops at 65534.
-Status ParseMssim(std::string_view value, ServeOptions& out) {
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// HOST:PORT for `option`, HOST may be [IPv6]. The second port is PORT + 1, so PORT stops at
+// 65534.
+StatusOr<HostPort> ParseHostPort(std::string_view option, std::string_view value) {
   constexpr std::string_view kExpected = "HOST:PORT, PORT 0-65534";
   size_t colon = value.rfind(':');
   if (colon == std::string_view::npos) {
-    return BadValue("--mssim", value, kExpected);
+    return BadValue(option, value, kExpected);
   }
   std::string_view host = value.substr(0, colon);
   std::string_view port_text = value.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   } else if (host.find(':') != std::string_view::npos) {
-    return BadValue("--mssim", value, "HOST:PORT, an IPv6 host in brackets");
+    return BadValue(option, value, "HOST:PORT, an IPv6 host in brackets");
   }
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (host.empty() || port_text.empty() || ec != std::errc() ||
       end != port_text.data() + port_text.size() || port > 65534) {
-    return BadValue("--mssim", value, kExpected);
+    return BadValue(option, value, kExpected);
   }
-  out.host = std::string(host);
-  out.port = static_cast<uint16_t>(port);
-  return Status::Ok();
+  return HostPort{std::string(host), static_cast<uint16_t>(port)};
 }
 
 // One option at a time: `--name value`, `--name=value` or a flag, for the subcommand `command`.
@@ -117,6 +122,7 @@ class OptionCursor {
 StatusOr<ServeOptions> ParseServe(std::span<const char* const> args, bool& help) {
   ServeOptions out;
   bool state_given = false;
+  bool mssim_given = false;
   OptionCursor opt(args, "serve");
   while (opt.Next()) {
     std::string_view name = opt.name();
@@ -137,7 +143,15 @@ StatusOr<ServeOptions> ParseServe(std::span<const char* const> args, bool& help)
       TRY_ASSIGN(out.state_key_file, opt.PathValue("a key file"));
     } else if (name == "--mssim") {
       TRY_ASSIGN(auto value, opt.Value());
-      TRY(ParseMssim(value, out));
+      TRY_ASSIGN(auto endpoint, ParseHostPort(name, value));
+      out.host = std::move(endpoint.host);
+      out.port = endpoint.port;
+      mssim_given = true;
+    } else if (name == "--swtpm") {
+      TRY_ASSIGN(auto value, opt.Value());
+      TRY_ASSIGN(auto endpoint, ParseHostPort(name, value));
+      out.swtpm_host = std::move(endpoint.host);
+      out.swtpm_port = endpoint.port;
     } else if (name == "--log-level") {
       TRY_ASSIGN(auto value, opt.Value());
       auto level = backend::ParseLogLevel(value);
@@ -153,6 +167,8 @@ StatusOr<ServeOptions> ParseServe(std::span<const char* const> args, bool& help)
     return InvalidArgument(
         "--ephemeral keeps no state; it excludes --state, --state-backup and --state-key");
   }
+  // --swtpm alone serves only the swtpm ports; with --mssim, both.
+  out.mssim = mssim_given || !out.swtpm_port;
   return out;
 }
 
@@ -227,7 +243,7 @@ std::string HelpText() {
          "A TPM 2.0 software emulator.\n"
          "\n"
          "Commands:\n"
-         "  serve        run a TPM and serve it over the mssim socket protocol\n"
+         "  serve        run a TPM and serve it over the mssim (or swtpm) socket protocol\n"
          "               (see tpm2emu serve --help)\n"
          "  ek-cert      create the EKs and store certificates from a local CA in NV\n"
          "               (see tpm2emu ek-cert --help)\n"
@@ -259,6 +275,11 @@ std::string ServeHelpText() {
          "                     was created with, or without one if it was created without\n"
          "  --mssim HOST:PORT  where to listen (default 127.0.0.1:2321); PORT 0 picks free\n"
          "                     ports for both, printed on the ready line\n"
+         "  --swtpm HOST:PORT  serve the swtpm protocol (swtpm socket mode: the data port\n"
+         "                     PORT for bare TPM commands, the control channel on PORT + 1,\n"
+         "                     e.g. TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=2331); without\n"
+         "                     --mssim, only these ports are served. The ready line adds\n"
+         "                     swtpm=HOST:PORT ctrl=HOST:PORT\n"
          "  --log-level LEVEL  error, warn, info or debug (default warn); logs go to stderr\n"
          "  -h, --help         show this help\n";
 }

@@ -3,13 +3,14 @@
 //
 //   tpm2emu --help | --version
 //   tpm2emu serve [--state DIR | --ephemeral] [--state-backup] [--state-key FILE]
-//                 [--mssim HOST:PORT] [--log-level error|warn|info|debug]
+//                 [--mssim HOST:PORT] [--swtpm HOST:PORT] [--log-level error|warn|info|debug]
 //   tpm2emu ek-cert --state DIR --ca-dir DIR [--state-key FILE] [--force]
 //
 // Options take their value as the next argument or after '='. Errors are InvalidArgument with
 // the text to print after "tpm2emu: ".
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -28,7 +29,10 @@ struct ServeOptions {
   bool state_backup = false;   // DirStoreOptions::keep_backup
   std::string state_key_file;  // DirStoreOptions::key from this file (state_key.h); empty: none
   std::string host = kDefaultHost;
-  uint16_t port = kDefaultPort;  // command port; platform = port + 1 (both ephemeral for 0)
+  uint16_t port = kDefaultPort;        // command port; platform = port + 1 (both ephemeral for 0)
+  bool mssim = true;                   // false when only --swtpm was given
+  std::string swtpm_host;              // with swtpm_port, from --swtpm
+  std::optional<uint16_t> swtpm_port;  // data port; control = port + 1; nullopt: no swtpm
   backend::LogLevel log_level = backend::LogLevel::kWarn;
 };
 

@@ -16,6 +16,7 @@
 #include "frontends/backend/log.h"
 #include "frontends/daemon/state.h"
 #include "frontends/mssim/server.h"
+#include "frontends/swtpm/server.h"
 #include "nvstore/store.h"
 
 namespace tpm2emu::daemon {
@@ -43,17 +44,37 @@ int RunServe(const ServeOptions& options) {
   backend::EngineBackend& backend = **started;
 
   boost::asio::io_context io(1);
-  mssim::ServerOptions server_options;
-  server_options.host = options.host;
-  server_options.command_port = options.port;
-  server_options.logger = &logger;
-  server_options.on_stop = [&io, &logger] {
-    logger.Info("stopping (mssim STOP)");
-    io.stop();
-  };
-  auto server = mssim::Server::Listen(io, backend, std::move(server_options));
-  if (!server.ok()) {
-    return Fail(server.error().message());
+  std::unique_ptr<mssim::Server> mssim_server;
+  if (options.mssim) {
+    mssim::ServerOptions server_options;
+    server_options.host = options.host;
+    server_options.command_port = options.port;
+    server_options.logger = &logger;
+    server_options.on_stop = [&io, &logger] {
+      logger.Info("stopping (mssim STOP)");
+      io.stop();
+    };
+    auto server = mssim::Server::Listen(io, backend, std::move(server_options));
+    if (!server.ok()) {
+      return Fail(server.error().message());
+    }
+    mssim_server = std::move(*server);
+  }
+  std::unique_ptr<swtpm::Server> swtpm_server;
+  if (options.swtpm_port) {
+    swtpm::ServerOptions server_options;
+    server_options.host = options.swtpm_host;
+    server_options.data_port = *options.swtpm_port;
+    server_options.logger = &logger;
+    server_options.on_stop = [&io, &logger] {
+      logger.Info("stopping (swtpm SHUTDOWN)");
+      io.stop();
+    };
+    auto server = swtpm::Server::Listen(io, backend, std::move(server_options));
+    if (!server.ok()) {
+      return Fail(server.error().message());
+    }
+    swtpm_server = std::move(*server);
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -64,17 +85,29 @@ int RunServe(const ServeOptions& options) {
       io.stop();
     }
   });
-  (*server)->Start();
-
-  std::printf("tpm2emu: ready mssim=%s platform=%s state=%s\n",
-              (*server)->command_endpoint().c_str(), (*server)->platform_endpoint().c_str(),
-              options.ephemeral ? "(ephemeral)" : options.state_dir.c_str());
+  std::string ready = "tpm2emu: ready";
+  if (mssim_server) {
+    mssim_server->Start();
+    ready += " mssim=" + mssim_server->command_endpoint() +
+             " platform=" + mssim_server->platform_endpoint();
+  }
+  if (swtpm_server) {
+    swtpm_server->Start();
+    ready += " swtpm=" + swtpm_server->data_endpoint() + " ctrl=" + swtpm_server->ctrl_endpoint();
+  }
+  ready += std::string(" state=") + (options.ephemeral ? "(ephemeral)" : options.state_dir);
+  std::printf("%s\n", ready.c_str());
   std::fflush(stdout);
 
   io.run();
 
   // Close the listeners and connections and let their coroutines finish.
-  (*server)->Stop();
+  if (mssim_server) {
+    mssim_server->Stop();
+  }
+  if (swtpm_server) {
+    swtpm_server->Stop();
+  }
   boost::system::error_code ignored;
   signals.cancel(ignored);
   io.restart();

@@ -22,6 +22,7 @@
 #include <boost/asio/write.hpp>
 
 #include "engine/base/endian.h"
+#include "frontends/net/listen.h"
 
 namespace tpm2emu::mssim {
 
@@ -34,31 +35,10 @@ namespace {
 
 enum class PortKind { kCommand, kPlatform };
 
-std::string FormatEndpoint(const tcp::endpoint& ep) {
-  std::string host = ep.address().to_string();
-  if (ep.address().is_v6()) {
-    host = "[" + host + "]";
-  }
-  return host + ":" + std::to_string(ep.port());
-}
-
-std::string FormatEndpoint(const std::string& host, uint16_t port) {
-  if (host.find(':') != std::string::npos) {
-    return "[" + host + "]:" + std::to_string(port);
-  }
-  return host + ":" + std::to_string(port);
-}
-
 // True for the first word of a bare TPM command: TPM_ST_NO_SESSIONS / TPM_ST_SESSIONS.
 bool IsTpmTag(uint32_t first_word) {
   uint32_t tag = first_word >> 16;
   return tag == 0x8001 || tag == 0x8002;
-}
-
-void SetSocketOption(tcp::socket& socket, int option) {
-  int one = 1;
-  // Latency only: failure is harmless, so it is ignored.
-  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, option, &one, sizeof(one));
 }
 
 class Connection;
@@ -186,7 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       // Linux turns quick-ack mode off again after a while; re-arm it after every read so
       // our acks never wait for the delayed-ack timer.
-      SetSocketOption(socket_, TCP_QUICKACK);
+      net::SetTcpOption(socket_, TCP_QUICKACK);
       rpos_ = 0;
       rlen_ = n;
       if (request_start) {
@@ -470,13 +450,13 @@ awaitable<void> AcceptLoop(std::shared_ptr<Server::Shared> shared, PortKind kind
       socket.close(ec);
       continue;
     }
-    SetSocketOption(socket, TCP_NODELAY);
-    SetSocketOption(socket, TCP_QUICKACK);
+    net::SetTcpOption(socket, TCP_NODELAY);
+    net::SetTcpOption(socket, TCP_QUICKACK);
     if (shared->LogEnabled(backend::LogLevel::kDebug)) {
       auto peer = socket.remote_endpoint(ec);
       shared->Log(backend::LogLevel::kDebug,
                   std::string("mssim: ") + (kind == PortKind::kCommand ? "command" : "platform") +
-                      " connection from " + (ec ? std::string("?") : FormatEndpoint(peer)));
+                      " connection from " + (ec ? std::string("?") : net::FormatEndpoint(peer)));
     }
     try {
       std::make_shared<Connection>(shared, std::move(socket), kind)->Start();
@@ -485,44 +465,6 @@ awaitable<void> AcceptLoop(std::shared_ptr<Server::Shared> shared, PortKind kind
                   std::string("mssim: connection setup failed: ") + e.what());
     }
   }
-}
-
-StatusOr<asio::ip::address> ResolveHost(asio::io_context& io, const std::string& host) {
-  error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (!ec) {
-    return address;
-  }
-  tcp::resolver resolver(io);
-  auto results = resolver.resolve(host, "", ec);
-  if (ec || results.empty()) {
-    return IoError("cannot resolve " + host + " (" +
-                   (ec ? ec.message() : std::string("no address")) + ")");
-  }
-  return results.begin()->endpoint().address();
-}
-
-Status Bind(tcp::acceptor& acceptor, const asio::ip::address& address, uint16_t port,
-            const std::string& host) {
-  tcp::endpoint endpoint(address, port);
-  error_code ec;
-  if (acceptor.is_open()) {
-    acceptor.close(ec);
-  }
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor.bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    return IoError("cannot listen on " + FormatEndpoint(host, port) + " (" + ec.message() + ")");
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -547,38 +489,11 @@ StatusOr<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, backend::
     if (!options.platform_port && command_port == 65535) {
       return InvalidArgument("command port 65535 leaves no room for the platform port (+1)");
     }
-    TRY_ASSIGN(auto address, ResolveHost(io, options.host));
     auto shared = std::make_shared<Shared>(io, backend, std::move(options));
-    const std::string& host = shared->options.host;
-    if (shared->options.platform_port) {
-      TRY(Bind(shared->command_acceptor, address, command_port, host));
-      TRY(Bind(shared->platform_acceptor, address, *shared->options.platform_port, host));
-    } else if (command_port != 0) {
-      TRY(Bind(shared->command_acceptor, address, command_port, host));
-      TRY(Bind(shared->platform_acceptor, address, static_cast<uint16_t>(command_port + 1), host));
-    } else {
-      // Port 0: mssim clients (tpm2-tss included) assume the platform port is the command port
-      // + 1, so look for such a pair first; fall back to any free port.
-      bool paired = false;
-      for (int attempt = 0; attempt < 32 && !paired; ++attempt) {
-        TRY(Bind(shared->command_acceptor, address, 0, host));
-        uint16_t bound = shared->command_acceptor.local_endpoint().port();
-        if (bound < 65535 &&
-            Bind(shared->platform_acceptor, address, static_cast<uint16_t>(bound + 1), host).ok()) {
-          paired = true;
-        } else {
-          error_code ignored;
-          shared->command_acceptor.close(ignored);
-          shared->platform_acceptor.close(ignored);
-        }
-      }
-      if (!paired) {
-        TRY(Bind(shared->command_acceptor, address, 0, host));
-        TRY(Bind(shared->platform_acceptor, address, 0, host));
-      }
-    }
-    shared->command_endpoint = FormatEndpoint(shared->command_acceptor.local_endpoint());
-    shared->platform_endpoint = FormatEndpoint(shared->platform_acceptor.local_endpoint());
+    TRY(net::ListenPair(io, shared->options.host, command_port, shared->options.platform_port,
+                        shared->command_acceptor, shared->platform_acceptor));
+    shared->command_endpoint = net::FormatEndpoint(shared->command_acceptor.local_endpoint());
+    shared->platform_endpoint = net::FormatEndpoint(shared->platform_acceptor.local_endpoint());
     return std::unique_ptr<Server>(new Server(std::move(shared)));
   } catch (const std::exception& e) {
     return IoError(std::string("cannot set up the mssim listeners (") + e.what() + ")");

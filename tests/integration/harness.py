@@ -26,7 +26,9 @@ CONFIG = argparse.Namespace(tpm2emu=None, tcti_dir=None, asan_runtime=None,
 
 READY_RE = re.compile(
     r"^tpm2emu: ready mssim=(?P<host>[^\s:]+):(?P<port>\d+) "
-    r"platform=(?P<phost>[^\s:]+):(?P<pport>\d+)(?: state=(?P<state>.*))?$")
+    r"platform=(?P<phost>[^\s:]+):(?P<pport>\d+)"
+    r"(?: swtpm=(?P<shost>[^\s:]+):(?P<sport>\d+) ctrl=(?P<chost>[^\s:]+):(?P<cport>\d+))?"
+    r"(?: state=(?P<state>.*))?$")
 
 READY_TIMEOUT_S = 30.0   # generous: the ASan build starts slowly on a busy machine
 TOOL_TIMEOUT_S = 30.0
@@ -140,8 +142,14 @@ class Daemon:
     full pipe.
     """
 
-    def __init__(self, state_dir, log_dir, extra_args=(), port=None, name="daemon", cwd=None):
+    def __init__(self, state_dir, log_dir, extra_args=(), port=None, name="daemon", cwd=None,
+                 swtpm=False):
         self.state_dir = state_dir
+        # swtpm=True: also serve the swtpm protocol (--swtpm 127.0.0.1:0); swtpm_port is its
+        # data port, swtpm_ctrl_port its control port.
+        self.swtpm = swtpm
+        self.swtpm_port = None
+        self.swtpm_ctrl_port = None
         self.log_dir = log_dir
         self.extra_args = list(extra_args)
         self.requested_port = port
@@ -160,6 +168,8 @@ class Daemon:
         if self.state_dir is not None:
             argv += ["--state", self.state_dir]
         argv += ["--mssim", f"127.0.0.1:{port}"]
+        if self.swtpm:
+            argv += ["--swtpm", "127.0.0.1:0"]
         return argv + self.extra_args
 
     def start(self, attempts=3):
@@ -196,6 +206,9 @@ class Daemon:
         self.ready_line = line
         self.port = int(m.group("port"))
         self.platform_port = int(m.group("pport"))
+        if m.group("sport") is not None:
+            self.swtpm_port = int(m.group("sport"))
+            self.swtpm_ctrl_port = int(m.group("cport"))
         self.ready_state = m.group("state")
         self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
         self._drain.start()
@@ -369,6 +382,32 @@ class MssimTransport(Transport):
     def describe(self):
         d = getattr(self, "daemon", None)
         return f"mssim port {d.port}" if d and d.port else "mssim"
+
+
+class SwtpmTransport(MssimTransport):
+    """The daemon's swtpm data and control ports, through tpm2-tss's swtpm TCTI."""
+
+    name = "swtpm"
+
+    def setup(self, tmp):
+        self.tmp = tmp
+        self.state_dir = tmp.join("state")
+        self.daemon = Daemon(self.state_dir, tmp.path, name="daemon", swtpm=True).start()
+
+    def tool_env(self):
+        return {"TPM2TOOLS_TCTI": f"swtpm:host=127.0.0.1,port={self.daemon.swtpm_port}"}
+
+    def restart(self):
+        rc = self.daemon.terminate()
+        if rc != 0:
+            raise DaemonError(f"tpm2emu serve exited with {rc} on SIGTERM (expected 0); "
+                              f"stderr:\n{self.daemon.stderr()}")
+        self.daemon = Daemon(self.state_dir, self.tmp.path, name="daemon-restarted",
+                             swtpm=True).start()
+
+    def describe(self):
+        d = getattr(self, "daemon", None)
+        return f"swtpm port {d.swtpm_port}" if d and d.swtpm_port else "swtpm"
 
 
 class TctiTransport(Transport):

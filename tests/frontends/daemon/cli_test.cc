@@ -50,6 +50,34 @@ TEST(CliTest, EqualsFormAndIpv6) {
   EXPECT_EQ(inv->serve.log_level, backend::LogLevel::kInfo);
 }
 
+TEST(CliTest, ServeWithoutSwtpmServesOnlyMssim) {
+  auto inv = Parse({"serve"});
+  ASSERT_TRUE(inv.ok());
+  EXPECT_TRUE(inv->serve.mssim);
+  EXPECT_FALSE(inv->serve.swtpm_port);
+}
+
+TEST(CliTest, SwtpmAloneOrBesideMssim) {
+  auto alone = Parse({"serve", "--swtpm", "127.0.0.1:2331"});
+  ASSERT_TRUE(alone.ok()) << alone.error().message();
+  EXPECT_FALSE(alone->serve.mssim);
+  EXPECT_EQ(alone->serve.swtpm_host, "127.0.0.1");
+  EXPECT_EQ(alone->serve.swtpm_port, 2331);
+
+  auto both = Parse({"serve", "--swtpm=[::1]:0", "--mssim", "127.0.0.1:5000"});
+  ASSERT_TRUE(both.ok()) << both.error().message();
+  EXPECT_TRUE(both->serve.mssim);
+  EXPECT_EQ(both->serve.port, 5000);
+  EXPECT_EQ(both->serve.swtpm_host, "::1");
+  EXPECT_EQ(both->serve.swtpm_port, 0);
+
+  EXPECT_EQ(ErrorOf({"serve", "--swtpm", "h:65535"}),
+            "bad value 'h:65535' for --swtpm (expected HOST:PORT, PORT 0-65534)");
+  EXPECT_EQ(ErrorOf({"serve", "--swtpm"}),
+            "option --swtpm needs a value (see tpm2emu serve --help)");
+  EXPECT_NE(ServeHelpText().find("--swtpm HOST:PORT"), std::string::npos);
+}
+
 TEST(CliTest, Ephemeral) {
   auto inv = Parse({"serve", "--ephemeral"});
   ASSERT_TRUE(inv.ok());
