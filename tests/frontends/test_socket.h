@@ -46,6 +46,9 @@ class TestSocket {
     }
   }
 
+  // Half-closes: the peer reads EOF after what was sent.
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
   bool Send(std::span<const uint8_t> data) {
     size_t done = 0;
     while (done < data.size()) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -309,6 +310,37 @@ TEST_F(SwtpmServerTest, TruncatedControlMessageDoesNotStopTheServer) {
     ASSERT_TRUE(s.Send(Ctrl(code::kSetStateBlob, {0, 2, 100}, {1, 2})));  // short blob
   }
   EXPECT_EQ(Control(Ctrl(code::kGetCapability), 8), Words({0, kCapabilities}));
+}
+
+TEST_F(SwtpmServerTest, RandomMessagesNeverStopTheServer) {
+  std::mt19937 rng(20261129);
+  for (int i = 0; i < 400; ++i) {
+    bool ctrl = i % 2 == 0;
+    Bytes message;
+    if (ctrl) {
+      uint32_t request = static_cast<uint32_t>(rng());
+      AppendBe32(message, i % 7 == 0 ? request : request % 22);
+    } else {
+      AppendBe16(message, i % 3 == 0 ? 0x8001 : static_cast<uint16_t>(rng()));
+    }
+    size_t len = rng() % 48;
+    for (size_t j = 0; j < len; ++j) {
+      message.push_back(static_cast<uint8_t>(rng()));
+    }
+    TestSocket s(ctrl ? ctrl_port() : data_port());
+    ASSERT_TRUE(s.ok());
+    (void)s.Send(message);
+    // Wait until the server is done with it, so the checks below come after every message.
+    s.ShutdownWrite();
+    EXPECT_TRUE(s.WaitClosed()) << i;
+  }
+  // Whatever state the messages left (stopped, another buffer size or locality), it recovers.
+  TestSocket s(ctrl_port());
+  EXPECT_EQ(Control(s, Ctrl(code::kGetCapability), 8), Words({0, kCapabilities}));
+  EXPECT_EQ(Control(s, Ctrl(code::kSetLocality, {}, {0})), Words({0}));
+  EXPECT_EQ(Control(s, Ctrl(code::kInit, {1})), Words({0}));
+  Bytes command = Command(10);
+  EXPECT_EQ(Execute(command), FakeBackend::ResponseFor(command, 0));
 }
 
 TEST(SwtpmServerTimeoutTest, StalledMessageIsClosedAfterTheFrameTimeout) {
