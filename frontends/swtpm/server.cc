@@ -242,7 +242,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!got_code) {
         co_return;
       }
-      std::optional<Bytes> answer = co_await HandleCtrl(LoadBe32(frame_.data()));
+      uint32_t request = LoadBe32(frame_.data());
+      if (shared_->options.logger != nullptr &&
+          shared_->options.logger->Enabled(backend::LogLevel::kDebug)) {
+        shared_->Log(backend::LogLevel::kDebug, "control code " + std::to_string(request));
+      }
+      std::optional<Bytes> answer = co_await HandleCtrl(request);
       if (!answer) {
         co_return;
       }
