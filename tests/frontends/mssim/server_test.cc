@@ -14,6 +14,7 @@
 
 #include "engine/base/endian.h"
 #include "tests/frontends/fake_backend.h"
+#include "tests/frontends/server_fixture.h"
 #include "tests/frontends/test_socket.h"
 
 namespace tpm2emu::mssim {
@@ -43,32 +44,9 @@ Bytes SendCommandFrame(std::span<const uint8_t> command, uint8_t locality) {
   return f;
 }
 
-class MssimServerTest : public ::testing::Test {
+class MssimServerTest
+    : public testing::ServerFixture<Server, ServerOptions, &ServerOptions::command_port> {
  protected:
-  void SetUp() override { StartServer({}); }
-
-  void StartServer(ServerOptions options) {
-    options.host = "127.0.0.1";
-    options.command_port = 0;
-    options.on_stop = [this] { ++stops_; };
-    auto server = Server::Listen(io_, backend_, std::move(options));
-    ASSERT_TRUE(server.ok()) << server.error().message();
-    server_ = std::move(*server);
-    server_->Start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-
-  void TearDown() override {
-    if (server_) {
-      boost::asio::post(io_, [this] { server_->Stop(); });
-    }
-    io_.stop();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-    server_.reset();
-  }
-
   uint16_t cmd_port() const { return server_->command_port(); }
   uint16_t plat_port() const { return server_->platform_port(); }
 
@@ -96,12 +74,6 @@ class MssimServerTest : public ::testing::Test {
     }
     return s.RecvU32();
   }
-
-  boost::asio::io_context io_;
-  FakeBackend backend_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  std::atomic<int> stops_ = 0;
 };
 
 TEST_F(MssimServerTest, PortZeroBindsTwoEphemeralPorts) {

@@ -13,6 +13,7 @@
 
 #include "engine/base/endian.h"
 #include "tests/frontends/fake_backend.h"
+#include "tests/frontends/server_fixture.h"
 #include "tests/frontends/test_socket.h"
 
 namespace tpm2emu::swtpm {
@@ -49,32 +50,9 @@ Bytes Words(std::vector<uint32_t> words) {
   return b;
 }
 
-class SwtpmServerTest : public ::testing::Test {
+class SwtpmServerTest
+    : public testing::ServerFixture<Server, ServerOptions, &ServerOptions::data_port> {
  protected:
-  void SetUp() override { StartServer({}); }
-
-  void StartServer(ServerOptions options) {
-    options.host = "127.0.0.1";
-    options.data_port = 0;
-    options.on_stop = [this] { ++stops_; };
-    auto server = Server::Listen(io_, backend_, std::move(options));
-    ASSERT_TRUE(server.ok()) << server.error().message();
-    server_ = std::move(*server);
-    server_->Start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-
-  void TearDown() override {
-    if (server_) {
-      boost::asio::post(io_, [this] { server_->Stop(); });
-    }
-    io_.stop();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-    server_.reset();
-  }
-
   uint16_t data_port() const { return server_->data_port(); }
   uint16_t ctrl_port() const { return server_->ctrl_port(); }
 
@@ -107,12 +85,6 @@ class SwtpmServerTest : public ::testing::Test {
     head->insert(head->end(), rest->begin(), rest->end());
     return head;
   }
-
-  boost::asio::io_context io_;
-  FakeBackend backend_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  std::atomic<int> stops_ = 0;
 };
 
 TEST_F(SwtpmServerTest, PortZeroBindsDataAndControlPorts) {
