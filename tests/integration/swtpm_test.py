@@ -99,16 +99,9 @@ class SwtpmTestCase(unittest.TestCase):
 
 class SwtpmToolsTest(SwtpmTestCase):
     def tools(self):
-        class _T(harness.Transport):
-            name = "swtpm"
-
-            def tool_env(inner):
-                return {"TPM2TOOLS_TCTI": f"swtpm:host=127.0.0.1,port={self.daemon.swtpm_port}"}
-
-            def describe(inner):
-                return f"swtpm port {self.daemon.swtpm_port}"
-
-        return harness.Tools(_T(), self.tmp.path)
+        transport = harness.SwtpmTransport()
+        transport.daemon = self.daemon  # only its environment and name are used
+        return harness.Tools(transport, self.tmp.path)
 
     def test_tools_over_swtpm(self):
         if shutil.which("openssl") is None:
