@@ -22,6 +22,7 @@
 #include <boost/asio/write.hpp>
 
 #include "engine/base/endian.h"
+#include "frontends/net/accept.h"
 #include "frontends/net/listen.h"
 
 namespace tpm2emu::mssim {
@@ -427,44 +428,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t rlen_ = 0;
 };
 
-awaitable<void> AcceptLoop(std::shared_ptr<Server::Shared> shared, PortKind kind) {
-  tcp::acceptor& acceptor =
-      kind == PortKind::kCommand ? shared->command_acceptor : shared->platform_acceptor;
-  asio::steady_timer backoff(acceptor.get_executor());
-  while (!shared->stopped) {
-    error_code ec;
-    tcp::socket socket =
-        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (shared->stopped || ec == asio::error::operation_aborted) {
-      co_return;
-    }
-    if (ec) {
-      // E.g. out of file descriptors: back off instead of spinning.
-      shared->Log(backend::LogLevel::kWarn, "mssim: accept failed: " + ec.message());
-      backoff.expires_after(std::chrono::milliseconds(100));
-      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    if (shared->connections.size() >= shared->options.max_connections) {
-      shared->Log(backend::LogLevel::kWarn, "mssim: too many connections, refusing one");
-      socket.close(ec);
-      continue;
-    }
-    net::SetTcpOption(socket, TCP_NODELAY);
-    net::SetTcpOption(socket, TCP_QUICKACK);
+net::AcceptHandler Accepting(std::shared_ptr<Server::Shared> shared, PortKind kind) {
+  net::AcceptHandler h;
+  h.stopped = [shared] { return shared->stopped; };
+  h.full = [shared] { return shared->connections.size() >= shared->options.max_connections; };
+  h.warn = [shared](const std::string& message) {
+    shared->Log(backend::LogLevel::kWarn, "mssim: " + message);
+  };
+  h.start = [shared, kind](tcp::socket socket) {
     if (shared->LogEnabled(backend::LogLevel::kDebug)) {
+      error_code ec;
       auto peer = socket.remote_endpoint(ec);
       shared->Log(backend::LogLevel::kDebug,
                   std::string("mssim: ") + (kind == PortKind::kCommand ? "command" : "platform") +
                       " connection from " + (ec ? std::string("?") : net::FormatEndpoint(peer)));
     }
-    try {
-      std::make_shared<Connection>(shared, std::move(socket), kind)->Start();
-    } catch (const std::exception& e) {
-      shared->Log(backend::LogLevel::kWarn,
-                  std::string("mssim: connection setup failed: ") + e.what());
-    }
-  }
+    std::make_shared<Connection>(shared, std::move(socket), kind)->Start();
+  };
+  return h;
 }
 
 }  // namespace
@@ -511,8 +492,13 @@ Server::~Server() {
 }
 
 void Server::Start() {
-  asio::co_spawn(shared_->io, AcceptLoop(shared_, PortKind::kCommand), asio::detached);
-  asio::co_spawn(shared_->io, AcceptLoop(shared_, PortKind::kPlatform), asio::detached);
+  asio::co_spawn(shared_->io,
+                 net::AcceptLoop(shared_->command_acceptor, Accepting(shared_, PortKind::kCommand)),
+                 asio::detached);
+  asio::co_spawn(
+      shared_->io,
+      net::AcceptLoop(shared_->platform_acceptor, Accepting(shared_, PortKind::kPlatform)),
+      asio::detached);
 }
 
 void Server::Stop() {

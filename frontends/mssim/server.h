@@ -9,8 +9,8 @@
 // anything malformed (an unknown code, an oversized length, a frame stalled for longer than
 // frame_timeout) ends that connection only.
 //
-// Hash start/data/end (codes 5-7) are accepted and acknowledged, but do not run the TPM's
-// _TPM_Hash_Start/Data/End sequence (the Backend has no such interface).
+// Hash start/data/end (codes 5-7) run the TPM's _TPM_Hash_Start/Data/End indications
+// (Backend::HashStart/HashData/HashEnd) and are always acknowledged with 0.
 
 #include <chrono>
 #include <cstdint>

@@ -22,6 +22,7 @@
 #include <boost/asio/write.hpp>
 
 #include "engine/base/endian.h"
+#include "frontends/net/accept.h"
 #include "frontends/net/listen.h"
 
 namespace tpm2emu::swtpm {
@@ -510,29 +511,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::array<uint8_t, 4096> chunk_{};
 };
 
-awaitable<void> Accept(std::shared_ptr<Server::Shared> shared, Port port) {
-  tcp::acceptor& acceptor = port == Port::kData ? shared->data_acceptor : shared->ctrl_acceptor;
-  while (!shared->closing) {
-    error_code ec;
-    tcp::socket socket =
-        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (shared->closing || ec == asio::error::operation_aborted) {
-      co_return;
-    }
-    if (ec) {
-      shared->Log(backend::LogLevel::kWarn, "accept failed: " + ec.message());
-      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    if (shared->connections.size() >= shared->options.max_connections) {
-      shared->Log(backend::LogLevel::kWarn, "too many connections, refusing one");
-      continue;  // the socket closes as it goes out of scope
-    }
-    net::SetTcpOption(socket, TCP_NODELAY);
-    net::SetTcpOption(socket, TCP_QUICKACK);
+net::AcceptHandler Accepting(std::shared_ptr<Server::Shared> shared, Port port) {
+  net::AcceptHandler h;
+  h.stopped = [shared] { return shared->closing; };
+  h.full = [shared] { return shared->connections.size() >= shared->options.max_connections; };
+  h.warn = [shared](const std::string& message) {
+    shared->Log(backend::LogLevel::kWarn, message);  // Log adds "swtpm: "
+  };
+  h.start = [shared, port](tcp::socket socket) {
     std::make_shared<Connection>(shared, std::move(socket), port)->Start();
-  }
+  };
+  return h;
 }
 
 }  // namespace
@@ -573,8 +562,12 @@ Server::~Server() {
 }
 
 void Server::Start() {
-  asio::co_spawn(shared_->io, Accept(shared_, Port::kData), asio::detached);
-  asio::co_spawn(shared_->io, Accept(shared_, Port::kCtrl), asio::detached);
+  asio::co_spawn(shared_->io,
+                 net::AcceptLoop(shared_->data_acceptor, Accepting(shared_, Port::kData)),
+                 asio::detached);
+  asio::co_spawn(shared_->io,
+                 net::AcceptLoop(shared_->ctrl_acceptor, Accepting(shared_, Port::kCtrl)),
+                 asio::detached);
 }
 
 void Server::Stop() {
