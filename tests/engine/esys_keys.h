@@ -44,6 +44,17 @@ inline TPM2B_PUBLIC KeyTemplate(TPM2_ALG_ID type, TPMA_OBJECT attributes, ByteSp
   return t;
 }
 
+// An HMAC key template: KEYEDHASH with the HMAC scheme over `hash`, SHA-256 Name.
+inline TPM2B_PUBLIC HmacKeyTemplate(TPMI_ALG_HASH hash, TPMA_OBJECT attributes) {
+  TPM2B_PUBLIC t{};
+  t.publicArea.type = TPM2_ALG_KEYEDHASH;
+  t.publicArea.nameAlg = TPM2_ALG_SHA256;
+  t.publicArea.objectAttributes = attributes;
+  t.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_HMAC;
+  t.publicArea.parameters.keyedHashDetail.scheme.details.hmac.hashAlg = hash;
+  return t;
+}
+
 inline constexpr TPMA_OBJECT kStorageAttrs =
     TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
     TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;

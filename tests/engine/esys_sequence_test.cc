@@ -87,13 +87,9 @@ class EsysSequenceTest : public EsysKeysTest {
   }
   // A loaded HMAC key (keyedHash, HMAC scheme with `alg`) holding `key`.
   ESYS_TR HmacKey(uint16_t alg, const Bytes& key) {
-    TPM2B_PUBLIC tmpl{};
-    tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
-    tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
-    tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                       TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT;
-    tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_HMAC;
-    tmpl.publicArea.parameters.keyedHashDetail.scheme.details.hmac.hashAlg = alg;
+    TPM2B_PUBLIC tmpl =
+        HmacKeyTemplate(alg, TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                 TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT);
     TPM2B_SENSITIVE_CREATE sens{};
     sens.sensitive.data.size = static_cast<UINT16>(key.size());
     std::copy(key.begin(), key.end(), sens.sensitive.data.buffer);

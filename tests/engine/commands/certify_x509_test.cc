@@ -392,8 +392,8 @@ TEST_F(CertifyX509Test, X509SignKeysSignCertificatesButNotDigests) {
     TPML_PCR_SELECTION pcrs{};
     TPM2B_PRIVATE* priv = nullptr;
     TPM2B_PUBLIC* pub = nullptr;
-    TSS2_RC rc = Esys_Create(ctx_, srk_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
-                             &tmpl, &outside, &pcrs, &priv, &pub, nullptr, nullptr, nullptr);
+    TSS2_RC rc = Esys_Create(ctx_, srk_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl,
+                             &outside, &pcrs, &priv, &pub, nullptr, nullptr, nullptr);
     Esys_Free(priv);
     Esys_Free(pub);
     return TpmCode(rc);
@@ -401,12 +401,7 @@ TEST_F(CertifyX509Test, X509SignKeysSignCertificatesButNotDigests) {
   TPMA_OBJECT decrypt = (kSigner & ~TPMA_OBJECT_SIGN_ENCRYPT) | TPMA_OBJECT_DECRYPT;
   EXPECT_EQ(create(KeyTemplate(TPM2_ALG_RSA, decrypt | TPMA_OBJECT_X509SIGN)),
             Rc::Attributes.Param(2).value());
-  TPM2B_PUBLIC hmac{};
-  hmac.publicArea.type = TPM2_ALG_KEYEDHASH;
-  hmac.publicArea.nameAlg = TPM2_ALG_SHA256;
-  hmac.publicArea.objectAttributes = kSigner | TPMA_OBJECT_X509SIGN;
-  hmac.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_HMAC;
-  hmac.publicArea.parameters.keyedHashDetail.scheme.details.hmac.hashAlg = TPM2_ALG_SHA256;
+  TPM2B_PUBLIC hmac = HmacKeyTemplate(TPM2_ALG_SHA256, kSigner | TPMA_OBJECT_X509SIGN);
   EXPECT_EQ(create(hmac), Rc::Attributes.Param(2).value());
   hmac.publicArea.objectAttributes = kSigner;
   EXPECT_EQ(create(hmac), 0u);
