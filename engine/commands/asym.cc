@@ -119,7 +119,7 @@ Result<wire::TpmtSignature> EcdaaSignDigest(Tpm& tpm, const Object& key,
   TRY_ASSIGN(SecretBytes r, ephemeral::PendingCommitValue(tpm, key.pub.name_alg, key.name, d.curve,
                                                           scheme.count, scheme_param));
   TRY_ASSIGN(auto ks, crypto::EcdaaSign(d.curve, scheme.hash_alg, key.sensitive, r, digest,
-                                        [&tpm](std::span<uint8_t> o) { tpm.Random(o); }));
+                                        tpm.RandomSource()));
   ephemeral::ReleaseCommit(tpm, scheme.count);
   wire::TpmtSignature sig;
   sig.sig_alg = TpmAlg::EcDaa;
@@ -292,9 +292,7 @@ Result<EcdhKeyGenOut> EcdhKeyGen(Tpm& tpm, const EcdhKeyGenIn& in) {
     return Rc::Key.Handle(1);
   }
   const auto& d = std::get<wire::EccDetail>(key->pub.detail);
-  TRY_ASSIGN(auto eph, crypto::EccEphemeral(d.curve, [&tpm](std::span<uint8_t> o) {
-               tpm.Random(o);
-             }));
+  TRY_ASSIGN(auto eph, crypto::EccEphemeral(d.curve, tpm.RandomSource()));
   TRY_ASSIGN(crypto::EccPoint z, crypto::EcdhZ(d.curve, eph.first, crypto::EccPoint{d.x, d.y}));
   EcdhKeyGenOut out;
   out.z_point = wire::Tpm2bEccPoint{z.x, z.y};
